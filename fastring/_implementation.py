@@ -1,0 +1,59 @@
+"""Choose the compiled or the pure-Python twin, once, at import.
+
+``FASTRING_IMPLEMENTATION`` is read here and nowhere else:
+
+* unset or empty -> the compiled twin if every compiled module imports, else pure;
+* ``"python"``   -> the pure-Python twin;
+* ``"cython"``   -> the compiled twin, or ImportError.
+
+Each area's selector (``_hashing.py``, ...) imports its twin according to
+:data:`IMPLEMENTATION`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+ENV_VAR = "FASTRING_IMPLEMENTATION"
+
+#: Accelerated areas: each has a selector ``_<area>.py`` and the twins
+#: ``_<area>_c.pyx`` / ``_<area>_py.py`` exporting the same names (the selector's ``__all__``).
+AREAS = ("hashing",)
+
+#: The compiled twin is used only if every compiled module imports, so a half-built
+#: install never mixes twins.
+COMPILED_MODULES = tuple(f"fastring._{area}_c" for area in AREAS)
+
+
+def _compiled_import_error() -> ImportError | None:
+    for name in COMPILED_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            return exc
+    return None
+
+
+def _choose() -> str:
+    requested = os.environ.get(ENV_VAR, "").strip().lower()
+    if requested == "python":
+        return "python"
+    if requested not in ("", "cython"):
+        raise ImportError(
+            f"{ENV_VAR}={requested!r} is not understood; use 'cython', 'python' or leave it unset"
+        )
+    error = _compiled_import_error()
+    if error is None:
+        return "cython"
+    if requested == "cython":
+        raise ImportError(
+            f"{ENV_VAR}=cython but the compiled extension cannot be imported: {error}. "
+            "Reinstall fastring with a C compiler available (FASTRING_REQUIRE_EXTENSIONS=1 "
+            "makes a build without it fail loudly)."
+        ) from error
+    return "python"
+
+
+#: ``"cython"`` or ``"python"``: the twin that is live in this process.
+IMPLEMENTATION: str = _choose()
