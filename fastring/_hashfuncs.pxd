@@ -1,0 +1,740 @@
+# cython: language_level=3
+"""C-level hash functions shared by every compiled fastring module.
+
+Everything here is ``cdef inline ... noexcept nogil`` on ``(const uint8_t* p,
+size_t n)``, so a module that cimports it gets the code inlined into its own
+loops.  Written from the published specifications:
+
+- XXH64 and XXH3-64: ``doc/xxhash_spec.md`` in Cyan4973/xxHash.
+- MurmurHash3 x86_32 and x64_128 (first 64 bits): ``MurmurHash3.cpp`` by
+  Austin Appleby (aappleby/smhasher).
+- FNV-1a 64: Fowler/Noll/Vo (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
+- MD5: RFC 1321.
+
+Why the byte-order care: results must never depend on the platform, so every
+multi-byte read goes through ``_rd32``/``_rd64`` (memcpy, which is safe at any
+alignment, then a byte swap on big-endian hosts; ``PY_BIG_ENDIAN`` is a
+compile-time constant, so the swap is compiled out on little-endian hosts).
+"""
+
+from libc.stdint cimport uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+
+# Algorithm ids: the contract with the Python layer (``_hashing_py`` uses the
+# same numbers).
+cdef enum:
+    ALGO_XXH64 = 0
+    ALGO_XXH3_64 = 1
+    ALGO_MURMUR3_32 = 2
+    ALGO_MURMUR3_64 = 3
+    ALGO_FNV1A_64 = 4
+    ALGO_MD5_32 = 5
+    ALGO_COUNT = 6
+
+
+cdef extern from *:
+    """
+    #ifndef FASTRING_HASHFUNCS_H
+    #define FASTRING_HASHFUNCS_H
+    #include <stdint.h>
+    #if defined(_MSC_VER) && (defined(_M_X64) || defined(_M_ARM64))
+    #include <intrin.h>
+    #endif
+
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FR_UNUSED __attribute__((unused))
+    #else
+    #define FR_UNUSED
+    #endif
+
+    /* 1 on big-endian hosts; PY_BIG_ENDIAN comes from pyport.h (Python.h). */
+    #if defined(PY_BIG_ENDIAN) && PY_BIG_ENDIAN
+    #define FR_BIG_ENDIAN 1
+    #else
+    #define FR_BIG_ENDIAN 0
+    #endif
+
+    #define FR_P32_1 0x9E3779B1U
+    #define FR_P32_2 0x85EBCA77U
+    #define FR_P32_3 0xC2B2AE3DU
+    #define FR_P64_1 0x9E3779B185EBCA87ULL
+    #define FR_P64_2 0xC2B2AE3D27D4EB4FULL
+    #define FR_P64_3 0x165667B19E3779F9ULL
+    #define FR_P64_4 0x85EBCA77C2B2AE63ULL
+    #define FR_P64_5 0x27D4EB2F165667C5ULL
+    #define FR_PRIME_MX1 0x165667919E3779F9ULL
+    #define FR_PRIME_MX2 0x9FB21C651E98DF25ULL
+
+    #define FR_MM3_C1_32 0xcc9e2d51U
+    #define FR_MM3_C2_32 0x1b873593U
+    #define FR_MM3_C1_64 0x87c37b91114253d5ULL
+    #define FR_MM3_C2_64 0x4cf5ad432745937fULL
+    #define FR_FMIX64_1 0xff51afd7ed558ccdULL
+    #define FR_FMIX64_2 0xc4ceb9fe1a85ec53ULL
+
+    #define FR_FNV64_BASIS 0xcbf29ce484222325ULL
+    #define FR_FNV64_PRIME 0x100000001b3ULL
+
+    /* (u128)a * (u128)b, folded: low 64 bits xor high 64 bits (XXH3 mixStep).
+       Cython has no 128-bit type, so this one helper is plain C. */
+    static inline uint64_t fr_mul128_fold64(uint64_t a, uint64_t b) {
+    #if defined(__SIZEOF_INT128__)
+        __uint128_t r = (__uint128_t)a * (__uint128_t)b;
+        return (uint64_t)r ^ (uint64_t)(r >> 64);
+    #elif defined(_MSC_VER) && defined(_M_X64)
+        uint64_t hi;
+        uint64_t lo = _umul128(a, b, &hi);
+        return lo ^ hi;
+    #elif defined(_MSC_VER) && defined(_M_ARM64)
+        return (a * b) ^ __umulh(a, b);
+    #else
+        /* Portable 32x32 -> 64 partial products. */
+        uint64_t lo_lo = (a & 0xFFFFFFFFULL) * (b & 0xFFFFFFFFULL);
+        uint64_t hi_lo = (a >> 32) * (b & 0xFFFFFFFFULL);
+        uint64_t lo_hi = (a & 0xFFFFFFFFULL) * (b >> 32);
+        uint64_t hi_hi = (a >> 32) * (b >> 32);
+        uint64_t cross = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFULL) + lo_hi;
+        uint64_t upper = (hi_lo >> 32) + (cross >> 32) + hi_hi;
+        uint64_t lower = (cross << 32) | (lo_lo & 0xFFFFFFFFULL);
+        return lower ^ upper;
+    #endif
+    }
+
+    /* xxhash_spec.md, "Seed and Secret": the default 192-byte XXH3 secret. */
+    static const uint8_t fr_xxh3_secret[192] FR_UNUSED = {
+      0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe, 0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c,
+      0xde, 0xd4, 0x6d, 0xe9, 0x83, 0x90, 0x97, 0xdb, 0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f,
+      0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78, 0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21,
+      0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e, 0xe0, 0x35, 0x90, 0xe6, 0x81, 0x3a, 0x26, 0x4c,
+      0x3c, 0x28, 0x52, 0xbb, 0x91, 0xc3, 0x00, 0xcb, 0x88, 0xd0, 0x65, 0x8b, 0x1b, 0x53, 0x2e, 0xa3,
+      0x71, 0x64, 0x48, 0x97, 0xa2, 0x0d, 0xf9, 0x4e, 0x38, 0x19, 0xef, 0x46, 0xa9, 0xde, 0xac, 0xd8,
+      0xa8, 0xfa, 0x76, 0x3f, 0xe3, 0x9c, 0x34, 0x3f, 0xf9, 0xdc, 0xbb, 0xc7, 0xc7, 0x0b, 0x4f, 0x1d,
+      0x8a, 0x51, 0xe0, 0x4b, 0xcd, 0xb4, 0x59, 0x31, 0xc8, 0x9f, 0x7e, 0xc9, 0xd9, 0x78, 0x73, 0x64,
+      0xea, 0xc5, 0xac, 0x83, 0x34, 0xd3, 0xeb, 0xc3, 0xc5, 0x81, 0xa0, 0xff, 0xfa, 0x13, 0x63, 0xeb,
+      0x17, 0x0d, 0xdd, 0x51, 0xb7, 0xf0, 0xda, 0x49, 0xd3, 0x16, 0x55, 0x26, 0x29, 0xd4, 0x68, 0x9e,
+      0x2b, 0x16, 0xbe, 0x58, 0x7d, 0x47, 0xa1, 0xfc, 0x8f, 0xf8, 0xb8, 0xd1, 0x7a, 0xd0, 0x31, 0xce,
+      0x45, 0xcb, 0x3a, 0x8f, 0x95, 0x16, 0x04, 0x28, 0xaf, 0xd7, 0xfb, 0xca, 0xbb, 0x4b, 0x40, 0x7e,
+    };
+
+    /* RFC 1321, 3.4: T[i] = floor(2^32 * abs(sin(i + 1))), and the per-step
+       left-rotation amounts of the four rounds. */
+    static const uint32_t fr_md5_T[64] FR_UNUSED = {
+        0xd76aa478U, 0xe8c7b756U, 0x242070dbU, 0xc1bdceeeU,
+        0xf57c0fafU, 0x4787c62aU, 0xa8304613U, 0xfd469501U,
+        0x698098d8U, 0x8b44f7afU, 0xffff5bb1U, 0x895cd7beU,
+        0x6b901122U, 0xfd987193U, 0xa679438eU, 0x49b40821U,
+        0xf61e2562U, 0xc040b340U, 0x265e5a51U, 0xe9b6c7aaU,
+        0xd62f105dU, 0x02441453U, 0xd8a1e681U, 0xe7d3fbc8U,
+        0x21e1cde6U, 0xc33707d6U, 0xf4d50d87U, 0x455a14edU,
+        0xa9e3e905U, 0xfcefa3f8U, 0x676f02d9U, 0x8d2a4c8aU,
+        0xfffa3942U, 0x8771f681U, 0x6d9d6122U, 0xfde5380cU,
+        0xa4beea44U, 0x4bdecfa9U, 0xf6bb4b60U, 0xbebfbc70U,
+        0x289b7ec6U, 0xeaa127faU, 0xd4ef3085U, 0x04881d05U,
+        0xd9d4d039U, 0xe6db99e5U, 0x1fa27cf8U, 0xc4ac5665U,
+        0xf4292244U, 0x432aff97U, 0xab9423a7U, 0xfc93a039U,
+        0x655b59c3U, 0x8f0ccc92U, 0xffeff47dU, 0x85845dd1U,
+        0x6fa87e4fU, 0xfe2ce6e0U, 0xa3014314U, 0x4e0811a1U,
+        0xf7537e82U, 0xbd3af235U, 0x2ad7d2bbU, 0xeb86d391U,
+    };
+    static const uint8_t fr_md5_S[16] FR_UNUSED = {
+        7, 12, 17, 22,  5, 9, 14, 20,  4, 11, 16, 23,  6, 10, 15, 21,
+    };
+    #endif /* FASTRING_HASHFUNCS_H */
+    """
+    const int FR_BIG_ENDIAN
+    const uint32_t FR_P32_1
+    const uint32_t FR_P32_2
+    const uint32_t FR_P32_3
+    const uint64_t FR_P64_1
+    const uint64_t FR_P64_2
+    const uint64_t FR_P64_3
+    const uint64_t FR_P64_4
+    const uint64_t FR_P64_5
+    const uint64_t FR_PRIME_MX1
+    const uint64_t FR_PRIME_MX2
+    const uint32_t FR_MM3_C1_32
+    const uint32_t FR_MM3_C2_32
+    const uint64_t FR_MM3_C1_64
+    const uint64_t FR_MM3_C2_64
+    const uint64_t FR_FMIX64_1
+    const uint64_t FR_FMIX64_2
+    const uint64_t FR_FNV64_BASIS
+    const uint64_t FR_FNV64_PRIME
+    const uint8_t fr_xxh3_secret[192]
+    const uint32_t fr_md5_T[64]
+    const uint8_t fr_md5_S[16]
+    uint64_t fr_mul128_fold64(uint64_t a, uint64_t b) noexcept nogil
+
+
+# ---------------------------------------------------------------- primitives
+
+cdef inline uint32_t _bswap32(uint32_t x) noexcept nogil:
+    return (((x & 0xFF) << 24) | ((x & 0xFF00) << 8)
+            | ((x >> 8) & 0xFF00) | (x >> 24))
+
+
+cdef inline uint64_t _bswap64(uint64_t x) noexcept nogil:
+    return ((<uint64_t>_bswap32(<uint32_t>x) << 32)
+            | <uint64_t>_bswap32(<uint32_t>(x >> 32)))
+
+
+cdef inline uint32_t _rd32(const uint8_t* p) noexcept nogil:
+    """Little-endian uint32 at any alignment."""
+    cdef uint32_t v
+    memcpy(&v, p, 4)
+    if FR_BIG_ENDIAN:
+        v = _bswap32(v)
+    return v
+
+
+cdef inline uint64_t _rd64(const uint8_t* p) noexcept nogil:
+    """Little-endian uint64 at any alignment."""
+    cdef uint64_t v
+    memcpy(&v, p, 8)
+    if FR_BIG_ENDIAN:
+        v = _bswap64(v)
+    return v
+
+
+cdef inline void _wr32(uint8_t* p, uint32_t v) noexcept nogil:
+    """Store v as 4 little-endian bytes at any alignment."""
+    if FR_BIG_ENDIAN:
+        v = _bswap32(v)
+    memcpy(p, &v, 4)
+
+
+cdef inline void _wr64(uint8_t* p, uint64_t v) noexcept nogil:
+    """Store v as 8 little-endian bytes at any alignment."""
+    if FR_BIG_ENDIAN:
+        v = _bswap64(v)
+    memcpy(p, &v, 8)
+
+
+cdef inline uint64_t _rd_partial(const uint8_t* p, size_t n) noexcept nogil:
+    """The n < 8 bytes at p as a little-endian integer (MurmurHash3 tails)."""
+    cdef uint64_t v = 0
+    while n > 0:
+        n -= 1
+        v = (v << 8) | p[n]
+    return v
+
+
+cdef inline uint32_t _rotl32(uint32_t x, int r) noexcept nogil:
+    return (x << r) | (x >> (32 - r))
+
+
+cdef inline uint64_t _rotl64(uint64_t x, int r) noexcept nogil:
+    return (x << r) | (x >> (64 - r))
+
+
+# ---------------------------------------------------------------- XXH64
+# xxhash_spec.md, "XXH64 Algorithm Description".
+
+cdef inline uint64_t _xxh64_round(uint64_t acc, uint64_t lane) noexcept nogil:
+    acc = acc + lane * FR_P64_2
+    acc = _rotl64(acc, 31)
+    return acc * FR_P64_1
+
+
+cdef inline uint64_t _xxh64_merge(uint64_t acc, uint64_t v) noexcept nogil:
+    acc = acc ^ _xxh64_round(0, v)
+    return acc * FR_P64_1 + FR_P64_4
+
+
+cdef inline uint64_t _xxh64_avalanche(uint64_t h) noexcept nogil:
+    h = h ^ (h >> 33)
+    h = h * FR_P64_2
+    h = h ^ (h >> 29)
+    h = h * FR_P64_3
+    return h ^ (h >> 32)
+
+
+cdef inline uint64_t xxh64(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """XXH64 of p[0:n]; equals ``xxhash.xxh64_intdigest(data, seed)``."""
+    cdef const uint8_t* end = p + n
+    cdef const uint8_t* limit
+    cdef uint64_t v1, v2, v3, v4, acc
+    if n >= 32:
+        # Step 1 / Step 2: four accumulators over 32-byte stripes.
+        v1 = seed + FR_P64_1 + FR_P64_2
+        v2 = seed + FR_P64_2
+        v3 = seed
+        v4 = seed - FR_P64_1
+        limit = end - 32
+        while p <= limit:
+            v1 = _xxh64_round(v1, _rd64(p))
+            v2 = _xxh64_round(v2, _rd64(p + 8))
+            v3 = _xxh64_round(v3, _rd64(p + 16))
+            v4 = _xxh64_round(v4, _rd64(p + 24))
+            p += 32
+        # Step 3: convergence.
+        acc = _rotl64(v1, 1) + _rotl64(v2, 7) + _rotl64(v3, 12) + _rotl64(v4, 18)
+        acc = _xxh64_merge(acc, v1)
+        acc = _xxh64_merge(acc, v2)
+        acc = _xxh64_merge(acc, v3)
+        acc = _xxh64_merge(acc, v4)
+    else:
+        acc = seed + FR_P64_5
+    # Step 4: add the length.
+    acc = acc + <uint64_t>n
+    # Step 5: remaining input (up to 31 bytes).
+    while p + 8 <= end:
+        acc = acc ^ _xxh64_round(0, _rd64(p))
+        acc = _rotl64(acc, 27) * FR_P64_1 + FR_P64_4
+        p += 8
+    if p + 4 <= end:
+        acc = acc ^ (<uint64_t>_rd32(p) * FR_P64_1)
+        acc = _rotl64(acc, 23) * FR_P64_2 + FR_P64_3
+        p += 4
+    while p < end:
+        acc = acc ^ (<uint64_t>p[0] * FR_P64_5)
+        acc = _rotl64(acc, 11) * FR_P64_1
+        p += 1
+    # Step 6: avalanche.
+    return _xxh64_avalanche(acc)
+
+
+cdef inline uint64_t xxh64_u64(uint64_t v, uint64_t seed) noexcept nogil:
+    """XXH64 of the 8 little-endian bytes of v (the n == 8 path, unrolled)."""
+    cdef uint64_t acc = seed + FR_P64_5 + 8
+    acc = acc ^ _xxh64_round(0, v)
+    acc = _rotl64(acc, 27) * FR_P64_1 + FR_P64_4
+    return _xxh64_avalanche(acc)
+
+
+# ---------------------------------------------------------------- XXH3-64
+# xxhash_spec.md, "XXH3 Algorithm Overview" and the small / medium / large
+# input sections.  ``secret`` is always 192 bytes here (default or derived).
+
+cdef inline uint64_t _xxh3_avalanche(uint64_t h) noexcept nogil:
+    h = h ^ (h >> 37)
+    h = h * FR_PRIME_MX1
+    return h ^ (h >> 32)
+
+
+cdef inline uint64_t _xxh3_rrmxmx(uint64_t h, uint64_t n) noexcept nogil:
+    h = h ^ _rotl64(h, 49) ^ _rotl64(h, 24)
+    h = h * FR_PRIME_MX2
+    h = h ^ ((h >> 35) + n)
+    h = h * FR_PRIME_MX2
+    return h ^ (h >> 28)
+
+
+cdef inline uint64_t _xxh3_mix16(const uint8_t* p, const uint8_t* s,
+                                 uint64_t seed) noexcept nogil:
+    """mixStep: 16 bytes of data against 16 bytes of secret."""
+    return fr_mul128_fold64(_rd64(p) ^ (_rd64(s) + seed),
+                            _rd64(p + 8) ^ (_rd64(s + 8) - seed))
+
+
+cdef inline uint64_t _xxh3_0(uint64_t seed) noexcept nogil:
+    cdef const uint8_t* s = fr_xxh3_secret
+    return _xxh64_avalanche(seed ^ (_rd64(s + 56) ^ _rd64(s + 64)))
+
+
+cdef inline uint64_t _xxh3_1to3(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    cdef const uint8_t* s = fr_xxh3_secret
+    cdef uint32_t combined = ((<uint32_t>p[n - 1]) | (<uint32_t>n << 8)
+                              | (<uint32_t>p[0] << 16) | (<uint32_t>p[n >> 1] << 24))
+    cdef uint64_t bitflip = <uint64_t>(_rd32(s) ^ _rd32(s + 4)) + seed
+    return _xxh64_avalanche(<uint64_t>combined ^ bitflip)
+
+
+cdef inline uint64_t _xxh3_4to8(uint32_t first, uint32_t last, size_t n,
+                                uint64_t seed) noexcept nogil:
+    cdef const uint8_t* s = fr_xxh3_secret
+    seed = seed ^ (<uint64_t>_bswap32(<uint32_t>seed) << 32)
+    cdef uint64_t bitflip = (_rd64(s + 8) ^ _rd64(s + 16)) - seed
+    cdef uint64_t combined = <uint64_t>last | (<uint64_t>first << 32)
+    return _xxh3_rrmxmx(combined ^ bitflip, n)
+
+
+cdef inline uint64_t _xxh3_9to16(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    cdef const uint8_t* s = fr_xxh3_secret
+    cdef uint64_t lo = ((_rd64(s + 24) ^ _rd64(s + 32)) + seed) ^ _rd64(p)
+    cdef uint64_t hi = ((_rd64(s + 40) ^ _rd64(s + 48)) - seed) ^ _rd64(p + n - 8)
+    cdef uint64_t acc = <uint64_t>n + _bswap64(lo) + hi + fr_mul128_fold64(lo, hi)
+    return _xxh3_avalanche(acc)
+
+
+cdef inline uint64_t _xxh3_17to128(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    cdef const uint8_t* s = fr_xxh3_secret
+    cdef uint64_t acc = <uint64_t>n * FR_P64_1
+    # Pairs of chunks from the front and the back; additions commute, so the
+    # nesting order (as in the reference code) gives the spec's sum.
+    if n > 32:
+        if n > 64:
+            if n > 96:
+                acc += _xxh3_mix16(p + 48, s + 96, seed)
+                acc += _xxh3_mix16(p + n - 64, s + 112, seed)
+            acc += _xxh3_mix16(p + 32, s + 64, seed)
+            acc += _xxh3_mix16(p + n - 48, s + 80, seed)
+        acc += _xxh3_mix16(p + 16, s + 32, seed)
+        acc += _xxh3_mix16(p + n - 32, s + 48, seed)
+    acc += _xxh3_mix16(p, s, seed)
+    acc += _xxh3_mix16(p + n - 16, s + 16, seed)
+    return _xxh3_avalanche(acc)
+
+
+cdef inline uint64_t _xxh3_129to240(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    cdef const uint8_t* s = fr_xxh3_secret
+    cdef uint64_t acc = <uint64_t>n * FR_P64_1
+    cdef size_t i
+    cdef size_t chunks = n >> 4
+    for i in range(8):
+        acc += _xxh3_mix16(p + 16 * i, s + 16 * i, seed)
+    acc = _xxh3_avalanche(acc)
+    for i in range(8, chunks):
+        acc += _xxh3_mix16(p + 16 * i, s + 16 * (i - 8) + 3, seed)
+    acc += _xxh3_mix16(p + n - 16, s + 119, seed)
+    return _xxh3_avalanche(acc)
+
+
+cdef inline void _xxh3_accumulate(uint64_t* acc, const uint8_t* stripe,
+                                  const uint8_t* s) noexcept nogil:
+    """accumulate(): one 64-byte stripe against 64 bytes of secret."""
+    cdef int i
+    cdef uint64_t v, k
+    for i in range(8):
+        v = _rd64(stripe + 8 * i)
+        k = v ^ _rd64(s + 8 * i)
+        acc[i ^ 1] += v
+        acc[i] += (<uint64_t><uint32_t>k) * (k >> 32)
+
+
+cdef inline void _xxh3_scramble(uint64_t* acc, const uint8_t* s) noexcept nogil:
+    """round_scramble(): with the last 64 bytes of the secret."""
+    cdef int i
+    cdef uint64_t a
+    for i in range(8):
+        a = acc[i]
+        a = a ^ (a >> 47)
+        a = a ^ _rd64(s + 8 * i)
+        acc[i] = a * FR_P32_1
+
+
+cdef inline uint64_t _xxh3_long(const uint8_t* p, size_t n,
+                                const uint8_t* secret) noexcept nogil:
+    """Inputs > 240 bytes with a 192-byte secret: 16 stripes per 1024-byte block."""
+    cdef uint64_t acc[8]
+    cdef size_t blocks, b, stripes, j
+    cdef const uint8_t* blk
+    cdef uint64_t result
+    cdef int i
+    acc[0] = FR_P32_3
+    acc[1] = FR_P64_1
+    acc[2] = FR_P64_2
+    acc[3] = FR_P64_3
+    acc[4] = FR_P64_4
+    acc[5] = FR_P32_2
+    acc[6] = FR_P64_5
+    acc[7] = FR_P32_1
+    # Step 2: full blocks, keeping the last block (full or not) for step 3.
+    blocks = (n - 1) // 1024
+    for b in range(blocks):
+        blk = p + b * 1024
+        for j in range(16):
+            _xxh3_accumulate(acc, blk + 64 * j, secret + 8 * j)
+        _xxh3_scramble(acc, secret + 192 - 64)
+    # Step 3: the last block's full stripes but its last, then the last 64 bytes.
+    stripes = ((n - 1) - 1024 * blocks) // 64
+    blk = p + blocks * 1024
+    for j in range(stripes):
+        _xxh3_accumulate(acc, blk + 64 * j, secret + 8 * j)
+    _xxh3_accumulate(acc, p + n - 64, secret + 192 - 71)
+    # Step 4: finalMerge(n * PRIME64_1, 11).
+    result = <uint64_t>n * FR_P64_1
+    for i in range(4):
+        result += fr_mul128_fold64(acc[2 * i] ^ _rd64(secret + 11 + 16 * i),
+                                   acc[2 * i + 1] ^ _rd64(secret + 11 + 16 * i + 8))
+    return _xxh3_avalanche(result)
+
+
+cdef inline uint64_t _xxh3_long_seeded(const uint8_t* p, size_t n,
+                                       uint64_t seed) noexcept nogil:
+    """Inputs > 240 bytes with a nonzero seed: "Seed and Secret" derives a
+    custom secret (the default secret as 24 little-endian u64, +seed / -seed
+    alternately) and the long path runs with it."""
+    cdef uint8_t derived[192]
+    cdef int i
+    for i in range(12):
+        _wr64(derived + 16 * i, _rd64(fr_xxh3_secret + 16 * i) + seed)
+        _wr64(derived + 16 * i + 8, _rd64(fr_xxh3_secret + 16 * i + 8) - seed)
+    return _xxh3_long(p, n, derived)
+
+
+cdef inline uint64_t xxh3_64(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """XXH3-64 of p[0:n]; equals ``xxhash.xxh3_64_intdigest(data, seed)``."""
+    if n <= 16:
+        if n > 8:
+            return _xxh3_9to16(p, n, seed)
+        if n >= 4:
+            return _xxh3_4to8(_rd32(p), _rd32(p + n - 4), n, seed)
+        if n > 0:
+            return _xxh3_1to3(p, n, seed)
+        return _xxh3_0(seed)
+    if n <= 128:
+        return _xxh3_17to128(p, n, seed)
+    if n <= 240:
+        return _xxh3_129to240(p, n, seed)
+    if seed == 0:  # the derived secret equals the default one
+        return _xxh3_long(p, n, fr_xxh3_secret)
+    return _xxh3_long_seeded(p, n, seed)
+
+
+cdef inline uint64_t xxh3_64_u64(uint64_t v, uint64_t seed) noexcept nogil:
+    """XXH3-64 of the 8 little-endian bytes of v (the 4-8 path with n == 8)."""
+    return _xxh3_4to8(<uint32_t>v, <uint32_t>(v >> 32), 8, seed)
+
+
+# ---------------------------------------------------------------- MurmurHash3
+
+cdef inline uint32_t _fmix32(uint32_t h) noexcept nogil:
+    h = h ^ (h >> 16)
+    h = h * 0x85ebca6bU
+    h = h ^ (h >> 13)
+    h = h * 0xc2b2ae35U
+    return h ^ (h >> 16)
+
+
+cdef inline uint64_t _fmix64(uint64_t k) noexcept nogil:
+    k = k ^ (k >> 33)
+    k = k * FR_FMIX64_1
+    k = k ^ (k >> 33)
+    k = k * FR_FMIX64_2
+    return k ^ (k >> 33)
+
+
+cdef inline uint32_t _mm3_32_k(uint32_t k) noexcept nogil:
+    k = k * FR_MM3_C1_32
+    k = _rotl32(k, 15)
+    return k * FR_MM3_C2_32
+
+
+cdef inline uint32_t _mm3_32_block(uint32_t h, uint32_t k) noexcept nogil:
+    h = h ^ _mm3_32_k(k)
+    h = _rotl32(h, 13)
+    return h * 5 + 0xe6546b64U
+
+
+cdef inline uint32_t murmur3_32(const uint8_t* p, size_t n, uint32_t seed) noexcept nogil:
+    """MurmurHash3_x86_32; equals ``mmh3.hash(data, seed, signed=False)``."""
+    cdef uint32_t h = seed
+    cdef size_t nblocks = n >> 2
+    cdef size_t i
+    cdef size_t rem = n & 3
+    for i in range(nblocks):
+        h = _mm3_32_block(h, _rd32(p + 4 * i))
+    if rem:
+        h = h ^ _mm3_32_k(<uint32_t>_rd_partial(p + 4 * nblocks, rem))
+    h = h ^ <uint32_t>n
+    return _fmix32(h)
+
+
+cdef inline uint32_t murmur3_32_u64(uint64_t v, uint32_t seed) noexcept nogil:
+    """MurmurHash3_x86_32 of the 8 little-endian bytes of v."""
+    cdef uint32_t h = _mm3_32_block(seed, <uint32_t>v)
+    h = _mm3_32_block(h, <uint32_t>(v >> 32))
+    return _fmix32(h ^ 8)
+
+
+cdef inline uint64_t _mm3_64_k1(uint64_t k1) noexcept nogil:
+    k1 = k1 * FR_MM3_C1_64
+    k1 = _rotl64(k1, 31)
+    return k1 * FR_MM3_C2_64
+
+
+cdef inline uint64_t _mm3_64_k2(uint64_t k2) noexcept nogil:
+    k2 = k2 * FR_MM3_C2_64
+    k2 = _rotl64(k2, 33)
+    return k2 * FR_MM3_C1_64
+
+
+cdef inline uint64_t murmur3_64(const uint8_t* p, size_t n, uint32_t seed) noexcept nogil:
+    """h1 of MurmurHash3_x64_128; equals ``mmh3.hash64(data, seed, signed=False)[0]``."""
+    cdef uint64_t h1 = seed
+    cdef uint64_t h2 = seed
+    cdef size_t nblocks = n >> 4
+    cdef size_t i
+    cdef size_t rem = n & 15
+    cdef const uint8_t* tail
+    for i in range(nblocks):
+        h1 = h1 ^ _mm3_64_k1(_rd64(p + 16 * i))
+        h1 = _rotl64(h1, 27)
+        h1 = h1 + h2
+        h1 = h1 * 5 + 0x52dce729
+        h2 = h2 ^ _mm3_64_k2(_rd64(p + 16 * i + 8))
+        h2 = _rotl64(h2, 31)
+        h2 = h2 + h1
+        h2 = h2 * 5 + 0x38495ab5
+    tail = p + 16 * nblocks
+    if rem > 8:
+        h2 = h2 ^ _mm3_64_k2(_rd_partial(tail + 8, rem - 8))
+        h1 = h1 ^ _mm3_64_k1(_rd64(tail))
+    elif rem == 8:
+        h1 = h1 ^ _mm3_64_k1(_rd64(tail))
+    elif rem > 0:
+        h1 = h1 ^ _mm3_64_k1(_rd_partial(tail, rem))
+    h1 = h1 ^ <uint64_t>n
+    h2 = h2 ^ <uint64_t>n
+    h1 = h1 + h2
+    h2 = h2 + h1
+    h1 = _fmix64(h1)
+    h2 = _fmix64(h2)
+    return h1 + h2
+
+
+cdef inline uint64_t murmur3_64_u64(uint64_t v, uint32_t seed) noexcept nogil:
+    """h1 of MurmurHash3_x64_128 of the 8 little-endian bytes of v."""
+    cdef uint64_t h1 = (<uint64_t>seed) ^ _mm3_64_k1(v) ^ 8
+    cdef uint64_t h2 = (<uint64_t>seed) ^ 8
+    h1 = h1 + h2
+    h2 = h2 + h1
+    return _fmix64(h1) + _fmix64(h2)
+
+
+# ---------------------------------------------------------------- FNV-1a 64
+
+cdef inline uint64_t fnv1a_64(const uint8_t* p, size_t n) noexcept nogil:
+    """FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3)."""
+    cdef uint64_t h = FR_FNV64_BASIS
+    cdef size_t i
+    for i in range(n):
+        h = (h ^ p[i]) * FR_FNV64_PRIME
+    return h
+
+
+cdef inline uint64_t fnv1a_64_u64(uint64_t v) noexcept nogil:
+    """FNV-1a 64 of the 8 little-endian bytes of v."""
+    cdef uint64_t h = FR_FNV64_BASIS
+    cdef int i
+    for i in range(8):
+        h = (h ^ ((v >> (8 * i)) & 0xFF)) * FR_FNV64_PRIME
+    return h
+
+
+# ---------------------------------------------------------------- MD5 (RFC 1321)
+
+cdef inline void _md5_block(uint32_t* st, const uint8_t* blk) noexcept nogil:
+    """RFC 1321, 3.4: process one 64-byte block into the state st[4]."""
+    cdef uint32_t x[16]
+    cdef uint32_t a = st[0]
+    cdef uint32_t b = st[1]
+    cdef uint32_t c = st[2]
+    cdef uint32_t d = st[3]
+    cdef uint32_t f, t
+    cdef int i, g
+    for i in range(16):
+        x[i] = _rd32(blk + 4 * i)
+    for i in range(64):
+        if i < 16:
+            f = (b & c) | (~b & d)
+            g = i
+        elif i < 32:
+            f = (b & d) | (c & ~d)
+            g = (5 * i + 1) & 15
+        elif i < 48:
+            f = b ^ c ^ d
+            g = (3 * i + 5) & 15
+        else:
+            f = c ^ (b | ~d)
+            g = (7 * i) & 15
+        t = d
+        d = c
+        c = b
+        b = b + _rotl32(a + f + fr_md5_T[i] + x[g], fr_md5_S[((i >> 4) << 2) | (i & 3)])
+        a = t
+    st[0] += a
+    st[1] += b
+    st[2] += c
+    st[3] += d
+
+
+cdef inline void _md5_state(const uint8_t* p, size_t n, uint32_t* st) noexcept nogil:
+    """RFC 1321, 3.1-3.4: the final state of MD5 over p[0:n] (with padding)."""
+    cdef uint8_t tail[128]
+    cdef size_t full = n & ~(<size_t>63)
+    cdef size_t rem = n - full
+    cdef size_t i, tail_len
+    st[0] = 0x67452301U
+    st[1] = 0xefcdab89U
+    st[2] = 0x98badcfeU
+    st[3] = 0x10325476U
+    for i in range(0, full, 64):
+        _md5_block(st, p + i)
+    # 3.1/3.2: append 0x80, zeros up to 56 mod 64, then the bit length (LE u64).
+    tail_len = 64 if rem < 56 else 128
+    memset(tail, 0, tail_len)
+    if rem:
+        memcpy(tail, p + full, rem)
+    tail[rem] = 0x80
+    _wr64(tail + tail_len - 8, (<uint64_t>n) << 3)
+    _md5_block(st, tail)
+    if tail_len == 128:
+        _md5_block(st, tail + 64)
+
+
+cdef inline void md5_digest(const uint8_t* p, size_t n, uint8_t* out) noexcept nogil:
+    """The 16-byte MD5 digest of p[0:n] into out[0:16] (== hashlib.md5().digest())."""
+    cdef uint32_t st[4]
+    _md5_state(p, n, st)
+    _wr32(out, st[0])
+    _wr32(out + 4, st[1])
+    _wr32(out + 8, st[2])
+    _wr32(out + 12, st[3])
+
+
+cdef inline uint32_t md5_32(const uint8_t* p, size_t n) noexcept nogil:
+    """First 4 digest bytes read little-endian (the ketama key hash)."""
+    cdef uint32_t st[4]
+    _md5_state(p, n, st)
+    return st[0]
+
+
+cdef inline uint32_t md5_32_u64(uint64_t v) noexcept nogil:
+    """md5_32 of the 8 little-endian bytes of v."""
+    cdef uint8_t buf[8]
+    _wr64(buf, v)
+    return md5_32(buf, 8)
+
+
+# ---------------------------------------------------------------- dispatchers
+
+cdef inline bint algo_is_32bit(int algo) noexcept nogil:
+    """True for the algorithms whose results are 32-bit (uint32 output)."""
+    return algo == ALGO_MURMUR3_32 or algo == ALGO_MD5_32
+
+
+cdef inline uint64_t hash_bytes(const uint8_t* p, size_t n, int algo,
+                                uint64_t seed) noexcept nogil:
+    """Hash p[0:n] with algorithm ``algo``; 32-bit algorithms use <uint32_t>seed."""
+    if algo == ALGO_XXH64:
+        return xxh64(p, n, seed)
+    if algo == ALGO_XXH3_64:
+        return xxh3_64(p, n, seed)
+    if algo == ALGO_MURMUR3_32:
+        return murmur3_32(p, n, <uint32_t>seed)
+    if algo == ALGO_MURMUR3_64:
+        return murmur3_64(p, n, <uint32_t>seed)
+    if algo == ALGO_FNV1A_64:
+        return fnv1a_64(p, n)
+    if algo == ALGO_MD5_32:
+        return md5_32(p, n)
+    return 0
+
+
+cdef inline uint64_t hash_u64(uint64_t v, int algo, uint64_t seed) noexcept nogil:
+    """Equals hash_bytes of the 8 little-endian bytes of v."""
+    if algo == ALGO_XXH64:
+        return xxh64_u64(v, seed)
+    if algo == ALGO_XXH3_64:
+        return xxh3_64_u64(v, seed)
+    if algo == ALGO_MURMUR3_32:
+        return murmur3_32_u64(v, <uint32_t>seed)
+    if algo == ALGO_MURMUR3_64:
+        return murmur3_64_u64(v, <uint32_t>seed)
+    if algo == ALGO_FNV1A_64:
+        return fnv1a_64_u64(v)
+    if algo == ALGO_MD5_32:
+        return md5_32_u64(v)
+    return 0

@@ -1,0 +1,24 @@
+"""Selector: the hashing kernels of the twin that ``FASTRING_IMPLEMENTATION`` asks for."""
+
+from typing import TYPE_CHECKING
+
+from ._implementation import IMPLEMENTATION
+
+if TYPE_CHECKING or IMPLEMENTATION == "python":
+    from ._hashing_py import (
+        hash_bytes,
+        hash_fixed,
+        hash_objects,
+        hash_packed,
+        hash_uint64,
+    )
+else:
+    from ._hashing_c import (  # type: ignore[no-redef]
+        hash_bytes,
+        hash_fixed,
+        hash_objects,
+        hash_packed,
+        hash_uint64,
+    )
+
+__all__ = ["hash_bytes", "hash_fixed", "hash_objects", "hash_packed", "hash_uint64"]
