@@ -1,0 +1,208 @@
+"""Batched key hashing: one key with :func:`hash_key`, a whole column with :func:`hash_keys`."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _hashing
+from ._keys import ChunkedKeys, DictKeys, FixedKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys, as_key_batch, key_bytes
+
+__all__ = ["ALGORITHMS", "hash_key", "hash_keys"]
+
+
+class _Algorithm(NamedTuple):
+    id: int  # the kernels' algorithm number (see _hashfuncs.pxd / _hashing_py.py)
+    dtype: np.dtype  # output dtype of hash_keys
+    seed_limit: int  # seeds lie in [0, seed_limit)
+
+
+_UINT64 = np.dtype(np.uint64)
+_UINT32 = np.dtype(np.uint32)
+
+_ALGORITHMS = {
+    "xxh64": _Algorithm(0, _UINT64, 2**64),
+    "xxh3_64": _Algorithm(1, _UINT64, 2**64),
+    "murmur3_32": _Algorithm(2, _UINT32, 2**32),
+    "murmur3_64": _Algorithm(3, _UINT64, 2**32),
+    "fnv1a_64": _Algorithm(4, _UINT64, 1),  # FNV-1a has no seed: only 0
+    "md5_32": _Algorithm(5, _UINT32, 1),  # ketama's md5 key hash has no seed: only 0
+}
+
+#: The names :func:`hash_key` and :func:`hash_keys` accept.
+ALGORITHMS: tuple[str, ...] = tuple(_ALGORITHMS)
+
+
+def resolve_algorithm(algorithm: str, seed: Any = 0) -> tuple[int, np.dtype, int]:
+    """Validate ``algorithm`` and ``seed``; return (kernel id, output dtype, seed)."""
+    try:
+        spec = _ALGORITHMS[algorithm]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}") from None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = operator.index(seed)
+    if not 0 <= seed < spec.seed_limit:
+        if spec.seed_limit == 1:
+            raise ValueError(f"{algorithm} takes no seed; seed must be 0, got {seed}")
+        bits = spec.seed_limit.bit_length() - 1
+        raise ValueError(f"seed for {algorithm} must be in [0, 2**{bits}), got {seed}")
+    return spec.id, spec.dtype, seed
+
+
+def hash_key(key: Any, algorithm: str = "xxh64", *, seed: int = 0) -> int:
+    """Hash one key.
+
+    Parameters
+    ----------
+    key : str, bytes, bytearray, memoryview or int
+        Strings hash as their UTF-8 bytes; integers as 8 little-endian bytes
+        (two's complement; values in [2**63, 2**64) as their uint64 bits).
+    algorithm : str
+        One of :data:`ALGORITHMS`.
+    seed : int
+        ``[0, 2**64)`` for xxh64/xxh3_64, ``[0, 2**32)`` for the murmur3 variants,
+        only ``0`` for fnv1a_64 and md5_32.
+
+    Returns
+    -------
+    int
+        The hash, as the reference implementation returns it (unsigned).
+
+    Examples
+    --------
+    >>> from fastring import hash_key
+    >>> hash_key("user:42")
+    15861654238046376386
+    >>> hash_key(5) == hash_key(b"\\x05\\x00\\x00\\x00\\x00\\x00\\x00\\x00")
+    True
+    >>> hash_key("user:42", "murmur3_32", seed=7)
+    761221315
+    """
+    algo, _, seed = resolve_algorithm(algorithm, seed)
+    return _hashing.hash_bytes(key_bytes(key), algo, seed)
+
+
+def hash_keys(keys: Any, algorithm: str = "xxh64", *, seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:
+    """Hash every key of a container; ``hash_keys(c)[i] == hash_key(c[i])``.
+
+    Parameters
+    ----------
+    keys : iterable, NumPy array, pandas Series/Index, polars Series, Arrow array
+        Lists/tuples/iterables of str, bytes, int; NumPy integer (any width or
+        signedness), bool, ``S``, ``U`` and object arrays; pandas object, string,
+        categorical and integer columns; anything exporting the Arrow PyCapsule
+        interface (string, binary, their large and view variants, integers,
+        dictionary-encoded and chunked columns).
+    algorithm : str
+        One of :data:`ALGORITHMS`.
+    seed : int
+        See :func:`hash_key`.
+    out : numpy.ndarray, optional
+        A writeable, C-contiguous 1-d array of the output dtype and length; filled
+        in place and returned. Left untouched if the call raises.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint64`` for 64-bit algorithms, ``uint32`` for murmur3_32 and md5_32.
+
+    Raises
+    ------
+    TypeError
+        A key of an unsupported type (float, None, list, ...): the message names its
+        position and type.
+    OverflowError
+        An integer key outside ``[-2**63, 2**64)``.
+    ValueError
+        A null (Arrow/pandas missing value), a str with a lone surrogate, an unknown
+        algorithm, a seed out of range, or a bad ``out``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastring import hash_keys
+    >>> hash_keys(["user:42", b"raw", 5])
+    array([15861654238046376386,  7475573020658313826,  9925382920258869565],
+          dtype=uint64)
+    >>> bool((hash_keys(np.array([5], dtype=np.int8)) == hash_keys([5])).all())
+    True
+    >>> hash_keys(["a", "b"], "murmur3_32").dtype
+    dtype('uint32')
+    """
+    algo, dtype, seed = resolve_algorithm(algorithm, seed)
+    batch = as_key_batch(keys)
+    n = len(batch)
+    if out is None:
+        out = np.empty(n, dtype=dtype)
+    else:
+        _check_out(out, dtype, n)
+    hash_batch(batch, algo, seed, out)
+    return out
+
+
+def _check_out(out: Any, dtype: np.dtype, n: int) -> None:
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise ValueError(f"out has dtype {out.dtype}; this algorithm writes {dtype}")
+    if out.shape != (n,):
+        raise ValueError(f"out has shape {out.shape}; expected ({n},) for {n} keys")
+    if not out.flags.writeable:
+        raise ValueError("out is not writeable")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+
+
+def hash_batch(batch: KeyBatch, algo: int, seed: int, out: np.ndarray) -> None:
+    """Hash a key batch into ``out`` with the live twin's kernels."""
+    if isinstance(batch, IntKeys):
+        _hashing.hash_uint64(batch.values, algo, seed, out)
+    elif isinstance(batch, PackedKeys):
+        _hashing.hash_packed(batch.data, batch.offsets, algo, seed, out)
+    elif isinstance(batch, FixedKeys):
+        _hashing.hash_fixed(batch.data, batch.itemsize, algo, seed, out)
+    elif isinstance(batch, ObjectKeys):
+        _hashing.hash_objects(batch.items, algo, seed, out)
+    elif isinstance(batch, DictKeys):
+        table = np.empty(len(batch.dictionary), dtype=out.dtype)
+        _hash_dictionary(batch, algo, seed, table)
+        np.take(table, batch.indices, out=out)
+    elif isinstance(batch, ChunkedKeys):
+        start = 0
+        for chunk in batch.chunks:
+            stop = start + len(chunk)
+            hash_batch(chunk, algo, seed, out[start:stop])
+            start = stop
+    else:  # pragma: no cover - as_key_batch returns only the types above
+        raise TypeError(f"not a key batch: {type(batch).__name__}")
+
+
+def _hash_dictionary(batch: DictKeys, algo: int, seed: int, table: np.ndarray) -> None:
+    """Hash the dictionary; an error names the first *key* that uses a bad entry."""
+    try:
+        hash_batch(batch.dictionary, algo, seed, table)
+    except (TypeError, ValueError, OverflowError) as exc:
+        if not isinstance(batch.dictionary, ObjectKeys):
+            raise
+        items = batch.dictionary.items
+        bad = np.zeros(len(items), dtype=bool)
+        for j, item in enumerate(items):
+            try:
+                key_bytes(item)
+            except (TypeError, ValueError, OverflowError):
+                bad[j] = True
+        used = np.flatnonzero(bad[batch.indices])
+        if not len(used):
+            # Only unused entries are bad: hash the others, the bad ones are never read.
+            good = [b"" if bad[j] else item for j, item in enumerate(items)]
+            _hashing.hash_objects(good, algo, seed, table)
+            return
+        position = int(used[0])
+        try:
+            key_bytes(items[batch.indices[position]], position)
+        except (TypeError, ValueError, OverflowError) as named:
+            raise type(named)(*named.args) from exc
+        raise  # pragma: no cover - key_bytes raised above

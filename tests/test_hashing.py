@@ -1,0 +1,131 @@
+"""Public hashing API, on both twins: known answers, containers, out=, seeds."""
+
+import random
+
+import numpy as np
+import pytest
+from reference import SEEDS, reference
+
+import fastring
+from fastring import ALGORITHMS, hash_key, hash_keys
+
+pytestmark = pytest.mark.usefixtures("twin")
+
+RNG = random.Random(20261126)
+# Every length from 0 to well past 240 bytes: XXH3 has separate paths for
+# 0, 1-3, 4-8, 9-16, 17-128, 129-240 and longer inputs.
+RANDOM_BYTES = [RNG.randbytes(n) for n in range(0, 300)] + [RNG.randbytes(n) for n in (511, 512, 1023, 1024, 1025, 4097)]
+TEXT = ["", "a", "user:42", "é", "日本語のキー", "emoji 🔑🔑", "ß" * 100, "κλειδί" * 30]
+
+
+def expected(keys, algorithm, seed=0):
+    dtype = np.uint32 if algorithm in ("murmur3_32", "md5_32") else np.uint64
+    return np.array([reference(k, algorithm, seed) for k in keys], dtype=dtype)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_known_answers_every_length(algorithm):
+    for seed in SEEDS[algorithm]:
+        got = hash_keys(RANDOM_BYTES, algorithm, seed=seed)
+        np.testing.assert_array_equal(got, expected(RANDOM_BYTES, algorithm, seed))
+        for data in RANDOM_BYTES[:40:7]:
+            assert hash_key(data, algorithm, seed=seed) == reference(data, algorithm, seed)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_known_answers_text(algorithm):
+    encoded = [t.encode("utf-8") for t in TEXT]
+    np.testing.assert_array_equal(hash_keys(TEXT, algorithm), expected(encoded, algorithm))
+    for text, data in zip(TEXT, encoded):
+        assert hash_key(text, algorithm) == reference(data, algorithm)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_integer_keys_hash_as_8_little_endian_bytes(algorithm):
+    values = [0, 1, 5, -1, -(2**63), 2**63 - 1, 2**63, 2**64 - 1, 123456789012345]
+    as_bytes = [(v % 2**64).to_bytes(8, "little") for v in values]
+    np.testing.assert_array_equal(hash_keys(values, algorithm), expected(as_bytes, algorithm))
+    assert [hash_key(v, algorithm) for v in values] == expected(as_bytes, algorithm).tolist()
+
+
+INTEGER_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", ">i4", ">u8", "<i2"]
+
+
+@pytest.mark.parametrize("dtype", INTEGER_DTYPES)
+def test_same_number_same_hash_from_any_integer_dtype(dtype):
+    info = np.iinfo(np.dtype(dtype))
+    values = sorted({0, 1, 5, 100, int(info.max), int(info.min)})
+    array = np.array(values, dtype=dtype)
+    for algorithm in ALGORITHMS:
+        np.testing.assert_array_equal(hash_keys(array, algorithm), hash_keys(values, algorithm))
+
+
+def test_bool_keys_are_integers():
+    np.testing.assert_array_equal(hash_keys(np.array([True, False])), hash_keys([1, 0]))
+    assert hash_key(True) == hash_key(1)
+    assert hash_key(np.bool_(False)) == hash_key(0)
+
+
+def test_numpy_integer_scalars_are_keys():
+    for scalar in (np.int8(-3), np.uint64(2**64 - 1), np.int32(7), np.uint16(9)):
+        assert hash_key(scalar) == hash_key(int(scalar))
+    mixed = [np.int8(-3), np.uint64(2**64 - 1), 7]
+    np.testing.assert_array_equal(hash_keys(mixed), hash_keys([-3, 2**64 - 1, 7]))
+
+
+def test_str_bytes_bytearray_memoryview_agree():
+    data = "κλειδί:1".encode()
+    for key in (data, bytearray(data), memoryview(data), "κλειδί:1"):
+        assert hash_key(key) == reference(data, "xxh64")
+    np.testing.assert_array_equal(
+        hash_keys([data, bytearray(data), memoryview(data), "κλειδί:1"]), expected([data] * 4, "xxh64")
+    )
+
+
+def test_memoryview_of_typed_buffer_hashes_its_raw_bytes():
+    array = np.array([1, 2], dtype="<u4")
+    assert hash_key(memoryview(array)) == reference(array.tobytes(), "xxh64")
+
+
+def test_subclasses_of_str_bytes_int_are_keys():
+    class Name(str):
+        pass
+
+    class Raw(bytes):
+        pass
+
+    class Count(int):
+        pass
+
+    np.testing.assert_array_equal(hash_keys([Name("a"), Raw(b"b"), Count(3)]), hash_keys(["a", b"b", 3]))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_output_dtype(algorithm):
+    width = 32 if algorithm in ("murmur3_32", "md5_32") else 64
+    assert hash_keys(["a"], algorithm).dtype == np.dtype(f"uint{width}")
+    assert hash_keys([], algorithm).dtype == np.dtype(f"uint{width}")
+    assert hash_keys([], algorithm).shape == (0,)
+
+
+@pytest.mark.parametrize("algorithm", ["xxh64", "murmur3_32"])
+def test_out_is_filled_and_returned(algorithm):
+    keys = ["a", "b", "c"]
+    dtype = hash_keys(keys, algorithm).dtype
+    out = np.zeros(3, dtype=dtype)
+    result = hash_keys(keys, algorithm, out=out)
+    assert result is out
+    np.testing.assert_array_equal(out, hash_keys(keys, algorithm))
+    # A contiguous slice of a larger array is a fine out.
+    big = np.zeros(5, dtype=dtype)
+    hash_keys(keys, algorithm, out=big[1:4])
+    np.testing.assert_array_equal(big[1:4], out)
+    assert big[0] == 0 and big[4] == 0
+
+
+def test_implementation_is_reported():
+    assert fastring.IMPLEMENTATION in ("cython", "python")
+
+
+def test_all_algorithms_listed():
+    assert ALGORITHMS == ("xxh64", "xxh3_64", "murmur3_32", "murmur3_64", "fnv1a_64", "md5_32")
