@@ -1,0 +1,89 @@
+"""Shared helpers for the benchmarks: sample keys, twin switching, interleaved timing."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import fastring
+from fastring._implementation import AREAS
+
+SEED = 20261126
+
+
+def str_keys(n: int, seed: int = SEED) -> list[str]:
+    """PERF.md's str keys: ``user:<n>`` for a random permutation of range(n)."""
+    return [f"user:{i}" for i in np.random.default_rng(seed).permutation(n).tolist()]
+
+
+def uint64_keys(n: int, seed: int = SEED) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 2**64, size=n, dtype=np.uint64)
+
+
+@contextlib.contextmanager
+def use_twin(twin: str):
+    """Run the public API on one twin ("cython" or "python") inside the block."""
+    suffix = "c" if twin == "cython" else "py"
+    saved = []
+    for area in AREAS:
+        selector = importlib.import_module(f"fastring._{area}")
+        module = importlib.import_module(f"fastring._{area}_{suffix}")
+        for name in selector.__all__:
+            saved.append((selector, name, getattr(selector, name)))
+            setattr(selector, name, getattr(module, name))
+    try:
+        yield
+    finally:
+        for selector, name, value in saved:
+            setattr(selector, name, value)
+
+
+def interleaved_best(contenders: dict[str, Callable[[], object]], repeats: int = 7) -> dict[str, float]:
+    """Best wall time of each contender over ``repeats`` rounds, contenders interleaved."""
+    best = {name: float("inf") for name in contenders}
+    for _ in range(repeats):
+        for name, run in contenders.items():
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    commit = "unknown"
+    with contextlib.suppress(Exception):
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    versions = {}
+    for name in ("numpy", "pandas", "pyarrow", "polars", "mmh3", "xxhash", "uhashring", "jump", "Cython"):
+        with contextlib.suppress(Exception):
+            module = importlib.import_module(name)
+            versions[name] = getattr(module, "__version__", "?")
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "fastring": fastring.__version__,
+        "implementation": fastring.IMPLEMENTATION,
+        "commit": commit,
+        "versions": versions,
+    }
+
+
+def write_results(name: str, rows: list[dict]) -> str:
+    path = os.path.join(os.path.dirname(__file__), "results", f"{name}.json")
+    with open(path, "w") as f:
+        json.dump({"machine": machine(), "rows": rows}, f, indent=2)
+    return path

@@ -1,0 +1,41 @@
+"""Turn bench/results/*.json into the markdown tables of docs/benchmarks.md.
+
+    python bench/report.py > docs/benchmarks.md
+"""
+
+import glob
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main() -> None:
+    paths = sorted(glob.glob(os.path.join(HERE, "results", "*.json")))
+    print("# Benchmarks\n")
+    print("Interleaved best-of-N timings from `bench/` (see `bench/README.md`); ratios are")
+    print("peer time / fastring time from the same run, so higher is better.\n")
+    for path in paths:
+        with open(path) as f:
+            result = json.load(f)
+        m = result["machine"]
+        area = os.path.splitext(os.path.basename(path))[0]
+        print(f"## {area}\n")
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(m["versions"].items()))
+        print(f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; fastring {m['fastring']}")
+        print(f"({m['implementation']}, commit {m['commit']}); {versions}.\n")
+        print("| workload | contender | ns/key |")
+        print("|---|---|---:|")
+        for row in result["rows"]:
+            for name, ns in row["ns_per_key"].items():
+                print(f"| {row['row']} | {name} | {ns:,.1f} |")
+        print()
+        print("| workload | ratio (peer / ours) | target |")
+        print("|---|---:|---|")
+        for row in result["rows"]:
+            print(f"| {row['row']}: {row['peer']} / {row['ours']} | {row['ratio']:.2f}× | {row['target']} |")
+        print()
+
+
+if __name__ == "__main__":
+    main()
