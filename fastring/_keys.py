@@ -163,9 +163,11 @@ def as_key_batch(keys: Any) -> KeyBatch:
         from . import _arrow
 
         return _arrow.from_arrow(keys)
-    if isinstance(keys, (list, tuple)):
-        # A private list: its references keep every key alive while a kernel reads
-        # their bytes without the GIL, even if another thread mutates the caller's list.
+    if isinstance(keys, list):
+        # Passed as it is: the kernels hold their own reference to every key whose
+        # bytes they read without the GIL (see _hashing_c.hash_objects).
+        return ObjectKeys(keys)
+    if isinstance(keys, tuple):
         return ObjectKeys(list(keys))
     if isinstance(keys, Mapping):
         raise TypeError(
