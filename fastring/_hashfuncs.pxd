@@ -249,49 +249,61 @@ cdef inline uint64_t _xxh64_avalanche(uint64_t h) noexcept nogil:
     return h ^ (h >> 32)
 
 
-cdef inline uint64_t xxh64(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
-    """XXH64 of p[0:n]; equals ``xxhash.xxh64_intdigest(data, seed)``."""
-    cdef const uint8_t* end = p + n
-    cdef const uint8_t* limit
-    cdef uint64_t v1, v2, v3, v4, acc
-    if n >= 32:
-        # Step 1 / Step 2: four accumulators over 32-byte stripes.
-        v1 = seed + FR_P64_1 + FR_P64_2
-        v2 = seed + FR_P64_2
-        v3 = seed
-        v4 = seed - FR_P64_1
-        limit = end - 32
-        while p <= limit:
-            v1 = _xxh64_round(v1, _rd64(p))
-            v2 = _xxh64_round(v2, _rd64(p + 8))
-            v3 = _xxh64_round(v3, _rd64(p + 16))
-            v4 = _xxh64_round(v4, _rd64(p + 24))
-            p += 32
-        # Step 3: convergence.
-        acc = _rotl64(v1, 1) + _rotl64(v2, 7) + _rotl64(v3, 12) + _rotl64(v4, 18)
-        acc = _xxh64_merge(acc, v1)
-        acc = _xxh64_merge(acc, v2)
-        acc = _xxh64_merge(acc, v3)
-        acc = _xxh64_merge(acc, v4)
-    else:
-        acc = seed + FR_P64_5
-    # Step 4: add the length.
-    acc = acc + <uint64_t>n
-    # Step 5: remaining input (up to 31 bytes).
-    while p + 8 <= end:
+cdef inline uint64_t _xxh64_stripes(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """Steps 1-3 for n >= 32: the converged accumulator of the full stripes."""
+    cdef const uint8_t* limit = p + n - 32
+    cdef uint64_t v1 = seed + FR_P64_1 + FR_P64_2
+    cdef uint64_t v2 = seed + FR_P64_2
+    cdef uint64_t v3 = seed
+    cdef uint64_t v4 = seed - FR_P64_1
+    cdef uint64_t acc
+    while p <= limit:
+        v1 = _xxh64_round(v1, _rd64(p))
+        v2 = _xxh64_round(v2, _rd64(p + 8))
+        v3 = _xxh64_round(v3, _rd64(p + 16))
+        v4 = _xxh64_round(v4, _rd64(p + 24))
+        p += 32
+    acc = _rotl64(v1, 1) + _rotl64(v2, 7) + _rotl64(v3, 12) + _rotl64(v4, 18)
+    acc = _xxh64_merge(acc, v1)
+    acc = _xxh64_merge(acc, v2)
+    acc = _xxh64_merge(acc, v3)
+    return _xxh64_merge(acc, v4)
+
+
+cdef inline uint64_t _xxh64_finish(uint64_t acc, const uint8_t* p,
+                                   size_t rem) noexcept nogil:
+    """Step 5 (the last rem < 32 bytes at p) and step 6 (avalanche)."""
+    while rem >= 8:
         acc = acc ^ _xxh64_round(0, _rd64(p))
         acc = _rotl64(acc, 27) * FR_P64_1 + FR_P64_4
         p += 8
-    if p + 4 <= end:
+        rem -= 8
+    if rem >= 4:
         acc = acc ^ (<uint64_t>_rd32(p) * FR_P64_1)
         acc = _rotl64(acc, 23) * FR_P64_2 + FR_P64_3
         p += 4
-    while p < end:
+        rem -= 4
+    while rem > 0:
         acc = acc ^ (<uint64_t>p[0] * FR_P64_5)
         acc = _rotl64(acc, 11) * FR_P64_1
         p += 1
-    # Step 6: avalanche.
+        rem -= 1
     return _xxh64_avalanche(acc)
+
+
+cdef inline uint64_t xxh64_lt32(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """XXH64 for n < 32 only (no stripes; small enough to inline in a loop)."""
+    return _xxh64_finish(seed + FR_P64_5 + <uint64_t>n, p, n)
+
+
+cdef inline uint64_t xxh64(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """XXH64 of p[0:n]; equals ``xxhash.xxh64_intdigest(data, seed)``."""
+    if n < 32:
+        # "Special case: input is less than 32 bytes": one accumulator.
+        return _xxh64_finish(seed + FR_P64_5 + <uint64_t>n, p, n)
+    # Steps 1-3, step 4 (add the length), then the remaining n % 32 bytes.
+    return _xxh64_finish(_xxh64_stripes(p, n, seed) + <uint64_t>n,
+                         p + (n & ~(<size_t>31)), n & 31)
 
 
 cdef inline uint64_t xxh64_u64(uint64_t v, uint64_t seed) noexcept nogil:
@@ -390,37 +402,56 @@ cdef inline uint64_t _xxh3_129to240(const uint8_t* p, size_t n, uint64_t seed) n
     return _xxh3_avalanche(acc)
 
 
+cdef inline uint64_t _xxh3_sword(size_t k, uint64_t seed) noexcept nogil:
+    """Word k (0..23) of the secret derived from ``seed`` ("Seed and Secret":
+    the default secret as 24 little-endian u64, +seed on even k, -seed on odd
+    k; seed 0 gives the default secret)."""
+    cdef uint64_t w = _rd64(fr_xxh3_secret + 8 * k)
+    return w + seed if (k & 1) == 0 else w - seed
+
+
+cdef inline uint64_t _xxh3_sec(size_t off, uint64_t seed) noexcept nogil:
+    """The little-endian u64 at byte ``off`` of the derived secret, computed on
+    the fly (no 192-byte buffer): an unaligned read takes the high bytes of
+    one word and the low bytes of the next."""
+    cdef size_t k = off >> 3
+    cdef size_t r = (off & 7) * 8
+    if r == 0:
+        return _xxh3_sword(k, seed)
+    return (_xxh3_sword(k, seed) >> r) | (_xxh3_sword(k + 1, seed) << (64 - r))
+
+
 cdef inline void _xxh3_accumulate(uint64_t* acc, const uint8_t* stripe,
-                                  const uint8_t* s) noexcept nogil:
-    """accumulate(): one 64-byte stripe against 64 bytes of secret."""
-    cdef int i
+                                  size_t soff, uint64_t seed) noexcept nogil:
+    """accumulate(): one 64-byte stripe against the secret at byte soff."""
+    cdef size_t i
     cdef uint64_t v, k
     for i in range(8):
         v = _rd64(stripe + 8 * i)
-        k = v ^ _rd64(s + 8 * i)
+        k = v ^ _xxh3_sec(soff + 8 * i, seed)
         acc[i ^ 1] += v
         acc[i] += (<uint64_t><uint32_t>k) * (k >> 32)
 
 
-cdef inline void _xxh3_scramble(uint64_t* acc, const uint8_t* s) noexcept nogil:
+cdef inline void _xxh3_scramble(uint64_t* acc, uint64_t seed) noexcept nogil:
     """round_scramble(): with the last 64 bytes of the secret."""
-    cdef int i
+    cdef size_t i
     cdef uint64_t a
     for i in range(8):
         a = acc[i]
         a = a ^ (a >> 47)
-        a = a ^ _rd64(s + 8 * i)
+        a = a ^ _xxh3_sword(16 + i, seed)
         acc[i] = a * FR_P32_1
 
 
-cdef inline uint64_t _xxh3_long(const uint8_t* p, size_t n,
-                                const uint8_t* secret) noexcept nogil:
-    """Inputs > 240 bytes with a 192-byte secret: 16 stripes per 1024-byte block."""
+cdef inline uint64_t _xxh3_long(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """Inputs > 240 bytes. The secret is the default one (seed 0) or the one
+    derived from the seed; 192 bytes, so 16 stripes per 1024-byte block."""
     cdef uint64_t acc[8]
     cdef size_t blocks, b, stripes, j
     cdef const uint8_t* blk
     cdef uint64_t result
-    cdef int i
+    cdef size_t i
     acc[0] = FR_P32_3
     acc[1] = FR_P64_1
     acc[2] = FR_P64_2
@@ -434,52 +465,54 @@ cdef inline uint64_t _xxh3_long(const uint8_t* p, size_t n,
     for b in range(blocks):
         blk = p + b * 1024
         for j in range(16):
-            _xxh3_accumulate(acc, blk + 64 * j, secret + 8 * j)
-        _xxh3_scramble(acc, secret + 192 - 64)
+            _xxh3_accumulate(acc, blk + 64 * j, 8 * j, seed)
+        _xxh3_scramble(acc, seed)
     # Step 3: the last block's full stripes but its last, then the last 64 bytes.
     stripes = ((n - 1) - 1024 * blocks) // 64
     blk = p + blocks * 1024
     for j in range(stripes):
-        _xxh3_accumulate(acc, blk + 64 * j, secret + 8 * j)
-    _xxh3_accumulate(acc, p + n - 64, secret + 192 - 71)
+        _xxh3_accumulate(acc, blk + 64 * j, 8 * j, seed)
+    _xxh3_accumulate(acc, p + n - 64, 192 - 71, seed)
     # Step 4: finalMerge(n * PRIME64_1, 11).
     result = <uint64_t>n * FR_P64_1
     for i in range(4):
-        result += fr_mul128_fold64(acc[2 * i] ^ _rd64(secret + 11 + 16 * i),
-                                   acc[2 * i + 1] ^ _rd64(secret + 11 + 16 * i + 8))
+        result += fr_mul128_fold64(acc[2 * i] ^ _xxh3_sec(11 + 16 * i, seed),
+                                   acc[2 * i + 1] ^ _xxh3_sec(11 + 16 * i + 8, seed))
     return _xxh3_avalanche(result)
 
 
-cdef inline uint64_t _xxh3_long_seeded(const uint8_t* p, size_t n,
-                                       uint64_t seed) noexcept nogil:
-    """Inputs > 240 bytes with a nonzero seed: "Seed and Secret" derives a
-    custom secret (the default secret as 24 little-endian u64, +seed / -seed
-    alternately) and the long path runs with it."""
-    cdef uint8_t derived[192]
-    cdef int i
-    for i in range(12):
-        _wr64(derived + 16 * i, _rd64(fr_xxh3_secret + 16 * i) + seed)
-        _wr64(derived + 16 * i + 8, _rd64(fr_xxh3_secret + 16 * i + 8) - seed)
-    return _xxh3_long(p, n, derived)
+cdef inline uint64_t xxh3_64_le16(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """XXH3-64 for n <= 16 only (the small-input paths; inlines in a loop)."""
+    if n > 8:
+        return _xxh3_9to16(p, n, seed)
+    if n >= 4:
+        return _xxh3_4to8(_rd32(p), _rd32(p + n - 4), n, seed)
+    if n > 0:
+        return _xxh3_1to3(p, n, seed)
+    return _xxh3_0(seed)
 
 
-cdef inline uint64_t xxh3_64(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
-    """XXH3-64 of p[0:n]; equals ``xxhash.xxh3_64_intdigest(data, seed)``."""
-    if n <= 16:
-        if n > 8:
-            return _xxh3_9to16(p, n, seed)
-        if n >= 4:
-            return _xxh3_4to8(_rd32(p), _rd32(p + n - 4), n, seed)
-        if n > 0:
-            return _xxh3_1to3(p, n, seed)
-        return _xxh3_0(seed)
+cdef inline uint64_t xxh3_64_gt16(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """XXH3-64 for n > 16 only (the medium and large paths)."""
     if n <= 128:
         return _xxh3_17to128(p, n, seed)
     if n <= 240:
         return _xxh3_129to240(p, n, seed)
-    if seed == 0:  # the derived secret equals the default one
-        return _xxh3_long(p, n, fr_xxh3_secret)
-    return _xxh3_long_seeded(p, n, seed)
+    return _xxh3_long(p, n, seed)
+
+
+cdef inline uint64_t xxh3_64(const uint8_t* p, size_t n, uint64_t seed) noexcept nogil:
+    """XXH3-64 of p[0:n]; equals ``xxhash.xxh3_64_intdigest(data, seed)``.
+
+    Hot loops over short keys should branch themselves,
+    ``xxh3_64_le16(p, n, seed) if n <= 16 else xxh3_64_gt16(p, n, seed)``:
+    with several call sites of the large part the compiler keeps it out of line
+    and inlines the small part (a single-caller function is always merged in,
+    which makes this one too big to inline).
+    """
+    if n <= 16:
+        return xxh3_64_le16(p, n, seed)
+    return xxh3_64_gt16(p, n, seed)
 
 
 cdef inline uint64_t xxh3_64_u64(uint64_t v, uint64_t seed) noexcept nogil:
@@ -616,34 +649,45 @@ cdef inline uint64_t fnv1a_64_u64(uint64_t v) noexcept nogil:
 # ---------------------------------------------------------------- MD5 (RFC 1321)
 
 cdef inline void _md5_block(uint32_t* st, const uint8_t* blk) noexcept nogil:
-    """RFC 1321, 3.4: process one 64-byte block into the state st[4]."""
+    """RFC 1321, 3.4: process one 64-byte block into the state st[4].
+
+    Step i computes b + ((a + f(b, c, d) + X[g] + T[i]) <<< s) and rotates the
+    registers; one loop per round, so that each loop has a single auxiliary
+    function and the compiler can unroll it.
+    """
     cdef uint32_t x[16]
     cdef uint32_t a = st[0]
     cdef uint32_t b = st[1]
     cdef uint32_t c = st[2]
     cdef uint32_t d = st[3]
-    cdef uint32_t f, t
-    cdef int i, g
+    cdef uint32_t t
+    cdef int i
     for i in range(16):
         x[i] = _rd32(blk + 4 * i)
-    for i in range(64):
-        if i < 16:
-            f = (b & c) | (~b & d)
-            g = i
-        elif i < 32:
-            f = (b & d) | (c & ~d)
-            g = (5 * i + 1) & 15
-        elif i < 48:
-            f = b ^ c ^ d
-            g = (3 * i + 5) & 15
-        else:
-            f = c ^ (b | ~d)
-            g = (7 * i) & 15
-        t = d
+    for i in range(16):  # round 1: F(X,Y,Z) = XY v not(X) Z
+        t = a + ((b & c) | (~b & d)) + fr_md5_T[i] + x[i]
+        a = d
         d = c
         c = b
-        b = b + _rotl32(a + f + fr_md5_T[i] + x[g], fr_md5_S[((i >> 4) << 2) | (i & 3)])
-        a = t
+        b = b + _rotl32(t, fr_md5_S[i & 3])
+    for i in range(16, 32):  # round 2: G(X,Y,Z) = XZ v Y not(Z)
+        t = a + ((b & d) | (c & ~d)) + fr_md5_T[i] + x[(5 * i + 1) & 15]
+        a = d
+        d = c
+        c = b
+        b = b + _rotl32(t, fr_md5_S[4 + (i & 3)])
+    for i in range(32, 48):  # round 3: H(X,Y,Z) = X xor Y xor Z
+        t = a + (b ^ c ^ d) + fr_md5_T[i] + x[(3 * i + 5) & 15]
+        a = d
+        d = c
+        c = b
+        b = b + _rotl32(t, fr_md5_S[8 + (i & 3)])
+    for i in range(48, 64):  # round 4: I(X,Y,Z) = Y xor (X v not(Z))
+        t = a + (c ^ (b | ~d)) + fr_md5_T[i] + x[(7 * i) & 15]
+        a = d
+        d = c
+        c = b
+        b = b + _rotl32(t, fr_md5_S[12 + (i & 3)])
     st[0] += a
     st[1] += b
     st[2] += c

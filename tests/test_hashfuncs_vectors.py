@@ -320,3 +320,18 @@ def test_out_wrong_dtype_or_readonly(algo):
         hc.hash_uint64(values, algo, 0, ro)
     with pytest.raises(ValueError):
         hc.hash_uint64(values, algo, 0, out_for(algo, 6)[::2])
+
+
+def test_hash_objects_list_mutated_by_conversion():
+    # Converting an int subclass calls its __int__, which can run any code; a
+    # list that changes size under the kernel is an error, and out stays as is.
+    class Shrinking(int):
+        def __int__(self):
+            del items[-3:]
+            return 5
+
+    items = ["a", Shrinking(5), "b", "c", "d", "e"]
+    out = np.full(len(items), 7, dtype=np.uint64)
+    with pytest.raises(RuntimeError):
+        hc.hash_objects(items, XXH64, 0, out)
+    assert out.tolist() == [7] * 6
