@@ -137,9 +137,18 @@ def hash_keys(keys: Any, algorithm: str = "xxh64", *, seed: int = 0, out: np.nda
     n = len(batch)
     if out is None:
         out = np.empty(n, dtype=dtype)
-    else:
-        _check_out(out, dtype, n)
-    hash_batch(batch, algo, seed, out)
+        hash_batch(batch, algo, seed, out)
+        return out
+    _check_out(out, dtype, n)
+    if isinstance(batch, IntKeys):
+        # Integer keys cannot fail once batched: hash straight into out.
+        hash_batch(batch, algo, seed, out)
+        return out
+    # Kernels write as they go; a key that fails part-way must leave the caller's
+    # out untouched, so hash into a private array and hand it over on success.
+    result = np.empty(n, dtype=dtype)
+    hash_batch(batch, algo, seed, result)
+    out[...] = result
     return out
 
 
