@@ -1,0 +1,12 @@
+"""Selector: the ring kernels of the twin that ``FASTRING_IMPLEMENTATION`` asks for."""
+
+from typing import TYPE_CHECKING
+
+from ._implementation import IMPLEMENTATION
+
+if TYPE_CHECKING or IMPLEMENTATION == "python":
+    from ._ring_py import RingIndex, md5_strings, vnode_hashes, vnode_md5
+else:
+    from ._ring_c import RingIndex, md5_strings, vnode_hashes, vnode_md5  # type: ignore[no-redef]
+
+__all__ = ["RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]

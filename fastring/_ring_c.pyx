@@ -1,0 +1,702 @@
+"""Compiled ring kernels; the pure-Python twin is ``_ring_py.py`` (same names, same results).
+
+The Python layer (``fastring/ring.py``) owns the ring: it keeps every point sorted,
+resolves colliding points and builds a :class:`RingIndex` snapshot, which holds only
+*live* points (one per distinct position: the winner of a collision), padded for the
+search below. The kernels here only read those arrays.
+
+Search: a key hash ``h`` goes to the first point strictly greater than ``h`` (wrapping
+to point 0). A prefix table indexed by the top ``B`` bits of ``h`` gives the first
+point of ``h``'s bucket; every bucket holds fewer than ``2**depth`` points, so a
+branch-free binary lifting of exactly ``depth`` steps over the padded array counts the
+bucket's points ``<= h``. Points past the bucket are ``> h`` and the padding is
+``UINT64_MAX``, so the count never leaves the bucket except to wrap (an index ``>=
+size``, whose padded owner is the owner of point 0).
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+
+from fastring._hashfuncs cimport ALGO_XXH64, hash_bytes, hash_u64, md5_32, md5_digest, xxh64_u64
+
+from fastring._keys import key_bytes
+
+__all__ = ["RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
+
+# Key hashing modes: the contract with ring.py (MODE_* there).
+cdef enum:
+    MODE_HASH = 0        # hash_key(key, algorithm): the key contract
+    MODE_KETAMA = 1      # md5_32(str(key)), uhashring hash_fn="ketama"
+    MODE_UHASHRING = 2   # 128-bit md5(str(key)) as (hi, lo), uhashring default
+
+ctypedef fused hash_t:
+    uint32_t
+    uint64_t
+
+
+# ---------------------------------------------------------------- helpers
+
+cdef inline Py_ssize_t _decimal(uint8_t* p, uint64_t v) noexcept nogil:
+    """Write v in decimal at p (no sign, no NUL); return the digit count."""
+    cdef uint8_t tmp[24]
+    cdef Py_ssize_t k = 0
+    cdef Py_ssize_t i
+    while True:
+        tmp[k] = <uint8_t>(48 + v % 10)
+        k += 1
+        v //= 10
+        if v == 0:
+            break
+    for i in range(k):
+        p[i] = tmp[k - 1 - i]
+    return k
+
+
+cdef inline void _find_many_u64(const uint64_t* values, Py_ssize_t n, int algo,
+                                uint64_t seed, const uint64_t* pos, const uint32_t* table,
+                                uint64_t last, int shift, int depth, const int32_t* owner,
+                                int32_t* out) noexcept nogil:
+    """out[i] = owner[_find(hash_u64(values[i]))]: hashing fused into the grouped search.
+
+    The hashes stay in registers instead of a temporary array (integer keys are hashed
+    as their 8 little-endian bytes, exactly as the hashing kernels do).
+    """
+    cdef Py_ssize_t idx[GROUP]
+    cdef uint64_t h[GROUP]
+    cdef uint64_t b
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t j, step
+    cdef int d
+    cdef bint fast = algo == ALGO_XXH64
+    while i + GROUP <= n:
+        if fast:
+            for j in range(GROUP):
+                h[j] = xxh64_u64(values[i + j], seed)
+        else:
+            for j in range(GROUP):
+                h[j] = hash_u64(values[i + j], algo, seed)
+        for j in range(GROUP):
+            b = h[j] >> shift
+            idx[j] = table[b if b < last else last]
+        step = (<Py_ssize_t>1) << depth
+        for d in range(depth):
+            step >>= 1
+            for j in range(GROUP):
+                idx[j] += step * (pos[idx[j] + step - 1] <= h[j])
+        for j in range(GROUP):
+            out[i + j] = owner[idx[j]]
+        i += GROUP
+    while i < n:
+        out[i] = owner[_find(pos, table, last, shift, depth, hash_u64(values[i], algo, seed))]
+        i += 1
+
+
+cdef inline uint64_t _be64(const uint8_t* d) noexcept nogil:
+    """Big-endian uint64 at d (uhashring reads the md5 digest as one big integer)."""
+    cdef uint64_t v = 0
+    cdef int i
+    for i in range(8):
+        v = (v << 8) | d[i]
+    return v
+
+
+cdef inline Py_ssize_t _find(const uint64_t* pos, const uint32_t* table, uint64_t last,
+                             int shift, int depth, uint64_t h) noexcept nogil:
+    """Index of the first point > h (>= size means: wrap to point 0)."""
+    cdef uint64_t b = h >> shift
+    # Clamp: a hash above a 32-bit ring's range lands in the last bucket, where every
+    # point is <= h, so it wraps as it should; the table is never read out of bounds.
+    cdef Py_ssize_t base = table[b if b < last else last]
+    cdef Py_ssize_t step = (<Py_ssize_t>1) << depth
+    cdef int d
+    for d in range(depth):
+        step >>= 1
+        # Branch-free: the comparison is a 0/1 integer (a cmov, no jump).
+        base += step * (pos[base + step - 1] <= h)
+    return base
+
+
+cdef enum:
+    GROUP = 16  # keys searched in lockstep by _find_many
+
+
+cdef inline void _find_many(const hash_t* hashes, Py_ssize_t n, const uint64_t* pos,
+                            const uint32_t* table, uint64_t last, int shift, int depth,
+                            const int32_t* owner, Py_ssize_t size,
+                            int32_t* out) noexcept nogil:
+    """out[i] = owner[_find(hashes[i])] if owner else the wrapped point index.
+
+    Keys go in groups of GROUP, one bisection step for the whole group at a time: the
+    loads of a step are independent, so their cache misses overlap instead of queuing
+    behind each other (about 2x faster than one key after another).
+    """
+    cdef Py_ssize_t idx[GROUP]
+    cdef uint64_t h[GROUP]
+    cdef uint64_t b
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t j, step, k
+    cdef int d
+    while i + GROUP <= n:
+        for j in range(GROUP):
+            h[j] = hashes[i + j]
+            b = h[j] >> shift
+            idx[j] = table[b if b < last else last]
+        step = (<Py_ssize_t>1) << depth
+        for d in range(depth):
+            step >>= 1
+            for j in range(GROUP):
+                idx[j] += step * (pos[idx[j] + step - 1] <= h[j])
+        if owner != NULL:
+            for j in range(GROUP):
+                out[i + j] = owner[idx[j]]
+        else:
+            for j in range(GROUP):
+                out[i + j] = <int32_t>(idx[j] if idx[j] < size else 0)
+        i += GROUP
+    while i < n:
+        k = _find(pos, table, last, shift, depth, hashes[i])
+        if owner != NULL:
+            out[i] = owner[k]
+        else:
+            out[i] = <int32_t>(k if k < size else 0)
+        i += 1
+
+
+cdef inline Py_ssize_t _find_wide(const uint64_t* pos, const uint64_t* low,
+                                  const uint32_t* table, uint64_t last, int shift,
+                                  int depth, uint64_t h, uint64_t l) noexcept nogil:
+    """_find for 128-bit points (pos = high word, low = low word)."""
+    cdef uint64_t b = h >> shift
+    cdef Py_ssize_t base = table[b if b < last else last]
+    cdef Py_ssize_t step = (<Py_ssize_t>1) << depth
+    cdef Py_ssize_t j
+    cdef int d
+    for d in range(depth):
+        step >>= 1
+        j = base + step - 1
+        base += step * ((pos[j] < h) | ((pos[j] == h) & (low[j] <= l)))
+    return base
+
+
+cdef object _utf8_error(object text):
+    """The key contract's error for a str without a UTF-8 encoding."""
+    key_bytes(text)  # raises ValueError naming the problem
+    return ValueError("key is a str that is not valid Unicode")  # pragma: no cover
+
+
+# ---------------------------------------------------------------- point kernels
+
+cdef int _prefixes(tuple prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
+                   const char** ptrs, Py_ssize_t* lens, Py_ssize_t* total,
+                   Py_ssize_t* longest) except -1:
+    """Check the vnode ranges; collect each prefix's bytes and the number of vnodes."""
+    cdef Py_ssize_t i
+    total[0] = 0
+    longest[0] = 0
+    for i in range(len(prefixes)):
+        prefix = prefixes[i]
+        if type(prefix) is not bytes:
+            raise TypeError(f"prefix {i} is not bytes")
+        if not 0 <= starts[i] <= stops[i]:
+            raise ValueError(f"vnode range {i} is not 0 <= start <= stop")
+        ptrs[i] = PyBytes_AS_STRING(prefix)
+        lens[i] = PyBytes_GET_SIZE(prefix)
+        longest[0] = max(longest[0], lens[i])
+        total[0] += stops[i] - starts[i]
+    return 0
+
+
+def vnode_hashes(list prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
+                 int algo, uint64_t seed, uint64_t[::1] out):
+    """Hash ``prefixes[k] + str(v)`` (UTF-8) for v in range(starts[k], stops[k]), for
+    every k in order, into ``out`` (one hash per vnode, concatenated)."""
+    cdef Py_ssize_t m = len(prefixes)
+    cdef Py_ssize_t total, longest, k, plen, w, i = 0
+    cdef const char** ptrs
+    cdef Py_ssize_t* lens
+    cdef uint8_t* buf = NULL
+    # Why a tuple: it holds every prefix while the GIL is released.
+    cdef tuple held = tuple(prefixes)
+    if starts.shape[0] != m or stops.shape[0] != m:
+        raise ValueError("starts and stops must hold one value per prefix")
+    ptrs = <const char**>PyMem_Malloc((m + 1) * sizeof(char*))
+    lens = <Py_ssize_t*>PyMem_Malloc((m + 1) * sizeof(Py_ssize_t))
+    try:
+        if ptrs == NULL or lens == NULL:
+            raise MemoryError()
+        _prefixes(held, starts, stops, ptrs, lens, &total, &longest)
+        if out.shape[0] != total:
+            raise ValueError(f"out must hold {total} hashes")
+        buf = <uint8_t*>PyMem_Malloc(longest + 24)
+        if buf == NULL:
+            raise MemoryError()
+        with nogil:
+            for k in range(m):
+                plen = lens[k]
+                memcpy(buf, ptrs[k], plen)
+                for w in range(starts[k], stops[k]):
+                    out[i] = hash_bytes(buf, plen + _decimal(buf + plen, <uint64_t>w), algo, seed)
+                    i += 1
+    finally:
+        PyMem_Free(buf)
+        PyMem_Free(ptrs)
+        PyMem_Free(lens)
+    return out
+
+
+def vnode_md5(list prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
+              uint8_t[::1] out):
+    """The 16-byte md5 digest of ``prefixes[k] + str(v)`` (UTF-8) for v in
+    range(starts[k], stops[k]), for every k in order, into ``out`` (concatenated)."""
+    cdef Py_ssize_t m = len(prefixes)
+    cdef Py_ssize_t total, longest, k, plen, w, i = 0
+    cdef const char** ptrs
+    cdef Py_ssize_t* lens
+    cdef uint8_t* buf = NULL
+    cdef tuple held = tuple(prefixes)
+    if starts.shape[0] != m or stops.shape[0] != m:
+        raise ValueError("starts and stops must hold one value per prefix")
+    ptrs = <const char**>PyMem_Malloc((m + 1) * sizeof(char*))
+    lens = <Py_ssize_t*>PyMem_Malloc((m + 1) * sizeof(Py_ssize_t))
+    try:
+        if ptrs == NULL or lens == NULL:
+            raise MemoryError()
+        _prefixes(held, starts, stops, ptrs, lens, &total, &longest)
+        if out.shape[0] != 16 * total:
+            raise ValueError(f"out must hold 16 * {total} bytes")
+        buf = <uint8_t*>PyMem_Malloc(longest + 24)
+        if buf == NULL:
+            raise MemoryError()
+        with nogil:
+            for k in range(m):
+                plen = lens[k]
+                memcpy(buf, ptrs[k], plen)
+                for w in range(starts[k], stops[k]):
+                    md5_digest(buf, plen + _decimal(buf + plen, <uint64_t>w), &out[16 * i])
+                    i += 1
+    finally:
+        PyMem_Free(buf)
+        PyMem_Free(ptrs)
+        PyMem_Free(lens)
+    return out
+
+
+def md5_strings(list items, uint64_t[::1] hi, uint64_t[::1] lo):
+    """hi[i], lo[i] = md5(items[i].encode()) read as one big-endian 128-bit integer.
+
+    ``items`` holds only ``str``.
+    """
+    cdef Py_ssize_t n = len(items)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t length
+    cdef const char* p
+    cdef const char** ptrs
+    cdef Py_ssize_t* lens
+    cdef uint8_t digest[16]
+    cdef tuple held
+    if hi.shape[0] != n or lo.shape[0] != n:
+        raise ValueError("hi and lo must hold one word per item")
+    # Why a tuple: it holds a reference to every str, so the UTF-8 buffers we point
+    # at stay alive while the GIL is released, even if the caller's list changes.
+    held = tuple(items)
+    ptrs = <const char**>PyMem_Malloc((n + 1) * sizeof(char*))
+    lens = <Py_ssize_t*>PyMem_Malloc((n + 1) * sizeof(Py_ssize_t))
+    if ptrs == NULL or lens == NULL:
+        PyMem_Free(ptrs)
+        PyMem_Free(lens)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            item = held[i]
+            if type(item) is not str:
+                raise TypeError(f"item {i} is not a str")
+            try:
+                p = PyUnicode_AsUTF8AndSize(item, &length)
+            except UnicodeEncodeError:
+                raise _utf8_error(item) from None
+            ptrs[i] = p
+            lens[i] = length
+        with nogil:
+            for i in range(n):
+                md5_digest(<const uint8_t*>ptrs[i], lens[i], digest)
+                hi[i] = _be64(digest)
+                lo[i] = _be64(digest + 8)
+    finally:
+        PyMem_Free(ptrs)
+        PyMem_Free(lens)
+    return hi, lo
+
+
+# ---------------------------------------------------------------- the index
+
+cdef class RingIndex:
+    """An immutable snapshot of a ring's live points, ready for lookups.
+
+    Parameters (all arrays C-contiguous, never written to):
+    names: tuple of node names; owner values index it.
+    pos: uint64[size + pad] sorted positions (high words for 128-bit rings), padded
+        with UINT64_MAX; pad = 2**depth.
+    lo: uint64[size + pad] low words of 128-bit positions (padded with UINT64_MAX),
+        or an empty array for 64-bit rings.
+    owner: int32[size + pad] node of each point; the padding repeats owner[0].
+    table: uint32[2**B] index of the first point of each bucket ``h >> shift``.
+    shift, depth: see the module docstring.
+    mode, algo, seed: how one key is hashed (MODE_*, algorithm id, seed).
+    size: the number of live points.
+    """
+
+    cdef readonly tuple names
+    cdef readonly Py_ssize_t size
+    cdef readonly int mode
+    cdef readonly int algo
+    cdef readonly uint64_t seed
+    cdef readonly int shift
+    cdef readonly int depth
+    cdef readonly bint wide
+    cdef uint64_t _last  # the last bucket (len(table) - 1)
+    cdef readonly object arrays  # keeps the buffers alive; (pos, lo, owner, table)
+    cdef const uint64_t* _pos
+    cdef const uint64_t* _lo
+    cdef const int32_t* _owner
+    cdef const uint32_t* _table
+
+    def __init__(self, tuple names, const uint64_t[::1] pos, const uint64_t[::1] lo,
+                 const int32_t[::1] owner, const uint32_t[::1] table, int shift, int depth,
+                 int mode, int algo, uint64_t seed, Py_ssize_t size):
+        cdef Py_ssize_t pad
+        cdef Py_ssize_t i, nnodes = len(names)
+        cdef bint bad = False
+        if self.names is not None:
+            raise TypeError("a RingIndex is immutable: it cannot be initialized twice")
+        if not 0 <= depth < 32:
+            raise ValueError("bad depth")
+        pad = (<Py_ssize_t>1) << depth
+        if size < 0 or pos.shape[0] != size + pad or owner.shape[0] != size + pad:
+            raise ValueError("pos and owner must hold size + 2**depth entries")
+        if mode == MODE_UHASHRING and lo.shape[0] != size + pad:
+            raise ValueError("a 128-bit ring needs lo with size + 2**depth entries")
+        if table.shape[0] < 1 or not 0 <= shift < 64:
+            raise ValueError("bad table or shift")
+        if size >= 2**31:
+            raise ValueError("a ring holds fewer than 2**31 points")
+        # Why these checks: the kernels index the arrays with these values without
+        # bounds checks (owner -> per-node arrays, table -> a start in pos).
+        with nogil:
+            # (An empty ring is never searched: its padding owner is not checked.)
+            for i in range(size + pad if size else 0):
+                if owner[i] < 0 or owner[i] >= nnodes:
+                    bad = True
+            for i in range(table.shape[0]):
+                if table[i] > size:
+                    bad = True
+        if bad:
+            raise ValueError("owner values must index names and table values must be <= size")
+        self.names = names
+        self.size = size
+        self.mode = mode
+        self.algo = algo
+        self.seed = seed
+        self.shift = shift
+        self.depth = depth
+        self.wide = mode == MODE_UHASHRING
+        self.arrays = (pos.base, lo.base if lo.shape[0] else None, owner.base, table.base)
+        # Why raw pointers are safe: self.arrays holds the exporting objects and the
+        # arrays are never resized or written to after the snapshot is made.
+        self._pos = &pos[0]
+        self._lo = &lo[0] if lo.shape[0] else NULL
+        self._owner = &owner[0]
+        self._table = &table[0]
+        self._last = <uint64_t>(table.shape[0] - 1)
+
+    def __reduce__(self):
+        raise TypeError("RingIndex is not picklable; pickle the HashRing")
+
+    # ------------------------------------------------------------ one key
+
+    cdef int _hash_one(self, object key, uint64_t* h, uint64_t* l) except -1:
+        cdef const char* p
+        cdef Py_ssize_t n
+        cdef uint8_t digest[16]
+        cdef uint64_t u
+        cdef object text, data
+        if self.mode == MODE_HASH:
+            kind = type(key)
+            if kind is str:
+                try:
+                    p = PyUnicode_AsUTF8AndSize(key, &n)
+                except UnicodeEncodeError:
+                    raise _utf8_error(key) from None
+                h[0] = hash_bytes(<const uint8_t*>p, n, self.algo, self.seed)
+                return 0
+            if kind is int:
+                try:
+                    u = <uint64_t>(<int64_t>key)
+                except OverflowError:
+                    try:
+                        u = <uint64_t>key
+                    except OverflowError:
+                        key_bytes(key)  # raises the key contract's OverflowError
+                        raise
+                h[0] = hash_u64(u, self.algo, self.seed)
+                return 0
+            data = key if kind is bytes else key_bytes(key)
+            h[0] = hash_bytes(<const uint8_t*>PyBytes_AS_STRING(data),
+                              PyBytes_GET_SIZE(data), self.algo, self.seed)
+            return 0
+        # Compat modes: the key is str(key), as uhashring hashes it.
+        text = key if type(key) is str else str(key)
+        try:
+            p = PyUnicode_AsUTF8AndSize(text, &n)
+        except UnicodeEncodeError:
+            raise _utf8_error(text) from None
+        if self.mode == MODE_KETAMA:
+            h[0] = md5_32(<const uint8_t*>p, n)
+        else:
+            md5_digest(<const uint8_t*>p, n, digest)
+            h[0] = _be64(digest)
+            l[0] = _be64(digest + 8)
+        return 0
+
+    cdef Py_ssize_t _entry(self, object key) except -1:
+        cdef uint64_t h = 0
+        cdef uint64_t l = 0
+        cdef Py_ssize_t j
+        if self.size == 0:
+            raise LookupError("the ring has no points: add a node before looking up keys")
+        self._hash_one(key, &h, &l)
+        if self.wide:
+            j = _find_wide(self._pos, self._lo, self._table, self._last, self.shift, self.depth, h, l)
+        else:
+            j = _find(self._pos, self._table, self._last, self.shift, self.depth, h)
+        return j if j < self.size else 0
+
+    def lookup(self, key):
+        """The name of the node that owns ``key``."""
+        return self.names[self._owner[self._entry(key)]]
+
+    def entry(self, key):
+        """The index of the live point that owns ``key``."""
+        return self._entry(key)
+
+    def replicas(self, key, int count):
+        """The first ``count`` distinct nodes walking the ring from ``key`` (names)."""
+        cdef Py_ssize_t j = self._entry(key)
+        cdef Py_ssize_t steps = 0
+        cdef int32_t o
+        found = []
+        seen = set()
+        while len(found) < count:
+            if steps == self.size:
+                raise ValueError(f"the ring has fewer than {count} nodes with points")
+            o = self._owner[j]
+            if o not in seen:
+                seen.add(o)
+                found.append(self.names[o])
+            j += 1
+            if j == self.size:
+                j = 0
+            steps += 1
+        return tuple(found)
+
+    # ------------------------------------------------------------ batches
+
+    def owners(self, const hash_t[::1] hashes, int32_t[::1] out):
+        """out[i] = the node owning key hash hashes[i] (64-bit/32-bit rings)."""
+        cdef Py_ssize_t n = hashes.shape[0]
+        cdef Py_ssize_t i
+        cdef const uint64_t* pos = self._pos
+        cdef const int32_t* owner = self._owner
+        cdef const uint32_t* table = self._table
+        cdef uint64_t last = self._last
+        cdef int shift = self.shift
+        cdef int depth = self.depth
+        self._check_batch(n, out.shape[0], False)
+        if n == 0:
+            return out
+        with nogil:
+            # The padded owner array maps "past the end" to owner[0]: no branch.
+            _find_many(&hashes[0], n, pos, table, last, shift, depth, owner, self.size, &out[0])
+        return out
+
+    def owners_u64(self, const uint64_t[::1] values, int32_t[::1] out):
+        """out[i] = the node owning integer key values[i] (its 8 little-endian bytes
+        hashed with the ring's algorithm): ``owners`` with the hashing fused in."""
+        cdef Py_ssize_t n = values.shape[0]
+        cdef const uint64_t* pos = self._pos
+        cdef const int32_t* owner = self._owner
+        cdef const uint32_t* table = self._table
+        cdef uint64_t last = self._last
+        cdef int shift = self.shift
+        cdef int depth = self.depth
+        cdef int algo = self.algo
+        cdef uint64_t seed = self.seed
+        self._check_batch(n, out.shape[0], False)
+        if self.mode != MODE_HASH:
+            raise ValueError("owners_u64 hashes keys with the ring's algorithm: default mode only")
+        if n == 0:
+            return out
+        with nogil:
+            _find_many_u64(&values[0], n, algo, seed, pos, table, last, shift, depth, owner, &out[0])
+        return out
+
+    def owners_wide(self, const uint64_t[::1] hi, const uint64_t[::1] lo, int32_t[::1] out):
+        """out[i] = the node owning the 128-bit key hash (hi[i], lo[i])."""
+        cdef Py_ssize_t n = hi.shape[0]
+        cdef Py_ssize_t i
+        cdef const uint64_t* pos = self._pos
+        cdef const uint64_t* low = self._lo
+        cdef const int32_t* owner = self._owner
+        cdef const uint32_t* table = self._table
+        cdef uint64_t last = self._last
+        cdef int shift = self.shift
+        cdef int depth = self.depth
+        self._check_batch(n, out.shape[0], True)
+        if lo.shape[0] != n:
+            raise ValueError("hi and lo must have the same length")
+        with nogil:
+            for i in range(n):
+                out[i] = owner[_find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])]
+        return out
+
+    def entries(self, const hash_t[::1] hashes, int32_t[::1] out):
+        """out[i] = the index of the live point owning key hash hashes[i]."""
+        cdef Py_ssize_t n = hashes.shape[0]
+        cdef Py_ssize_t i, j
+        cdef Py_ssize_t size = self.size
+        cdef const uint64_t* pos = self._pos
+        cdef const uint32_t* table = self._table
+        cdef uint64_t last = self._last
+        cdef int shift = self.shift
+        cdef int depth = self.depth
+        self._check_batch(n, out.shape[0], False)
+        if n == 0:
+            return out
+        with nogil:
+            _find_many(&hashes[0], n, pos, table, last, shift, depth, NULL, size, &out[0])
+        return out
+
+    def entries_wide(self, const uint64_t[::1] hi, const uint64_t[::1] lo, int32_t[::1] out):
+        """out[i] = the index of the live point owning the 128-bit hash (hi[i], lo[i])."""
+        cdef Py_ssize_t n = hi.shape[0]
+        cdef Py_ssize_t i, j
+        cdef Py_ssize_t size = self.size
+        cdef const uint64_t* pos = self._pos
+        cdef const uint64_t* low = self._lo
+        cdef const uint32_t* table = self._table
+        cdef uint64_t last = self._last
+        cdef int shift = self.shift
+        cdef int depth = self.depth
+        self._check_batch(n, out.shape[0], True)
+        if lo.shape[0] != n:
+            raise ValueError("hi and lo must have the same length")
+        with nogil:
+            for i in range(n):
+                j = _find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])
+                out[i] = <int32_t>(j if j < size else 0)
+        return out
+
+    def walk(self, const int32_t[::1] starts, int32_t[:, ::1] out):
+        """out[i, :] = the first out.shape[1] distinct nodes from point starts[i] on.
+
+        Returns the number of rows filled: fewer than len(starts) only if the ring has
+        fewer distinct nodes with points than out.shape[1] (the caller checks first).
+        """
+        cdef Py_ssize_t n = starts.shape[0]
+        cdef Py_ssize_t k = out.shape[1]
+        cdef Py_ssize_t size = self.size
+        cdef Py_ssize_t nnodes = len(self.names)
+        cdef const int32_t* owner = self._owner
+        cdef Py_ssize_t i, j, c, steps, filled = 0
+        cdef int32_t o
+        cdef int64_t* stamp
+        if out.shape[0] != n:
+            raise ValueError("out must have one row per start")
+        self._check_starts(starts)
+        if n == 0 or k == 0:
+            return n
+        # stamp[node] == i + 1 marks "node already taken for row i": no reset per row.
+        stamp = <int64_t*>PyMem_Malloc(max(nnodes, 1) * sizeof(int64_t))
+        if stamp == NULL:
+            raise MemoryError()
+        memset(stamp, 0, max(nnodes, 1) * sizeof(int64_t))
+        with nogil:
+            for i in range(n):
+                j = starts[i]
+                c = 0
+                steps = 0
+                while c < k and steps < size:
+                    o = owner[j]
+                    if stamp[o] != i + 1:
+                        stamp[o] = i + 1
+                        out[i, c] = o
+                        c += 1
+                    j += 1
+                    if j == size:
+                        j = 0
+                    steps += 1
+                if c < k:
+                    break
+                filled += 1
+        PyMem_Free(stamp)
+        return filled
+
+    def bounded(self, const int32_t[::1] starts, const int64_t[::1] capacity,
+                int64_t[::1] load, int32_t[::1] out):
+        """Bounded-load assignment: key i takes the first node from point starts[i] on
+        whose load is below its capacity; load is updated in place.
+
+        Returns the number of keys assigned: fewer than len(starts) only if every node
+        with points is full (the caller checks the capacities first).
+        """
+        cdef Py_ssize_t n = starts.shape[0]
+        cdef Py_ssize_t size = self.size
+        cdef const int32_t* owner = self._owner
+        cdef Py_ssize_t i, j, steps, done = 0
+        cdef int32_t o
+        if out.shape[0] != n:
+            raise ValueError("out must hold one node per key")
+        if capacity.shape[0] != len(self.names) or load.shape[0] != len(self.names):
+            raise ValueError("capacity and load must hold one value per node")
+        self._check_starts(starts)
+        with nogil:
+            for i in range(n):
+                j = starts[i]
+                steps = 0
+                o = owner[j]
+                while load[o] >= capacity[o] and steps < size:
+                    j += 1
+                    if j == size:
+                        j = 0
+                    o = owner[j]
+                    steps += 1
+                if load[o] >= capacity[o]:
+                    break
+                load[o] += 1
+                out[i] = o
+                done += 1
+        return done
+
+    cdef int _check_batch(self, Py_ssize_t n, Py_ssize_t m, bint wide) except -1:
+        if m != n:
+            raise ValueError(f"out has length {m}, expected {n}")
+        if self.size == 0 and n:
+            raise LookupError("the ring has no points: add a node before looking up keys")
+        if wide != self.wide:
+            raise ValueError("128-bit hashes go to owners_wide/entries_wide, others to owners/entries")
+        return 0
+
+    cdef int _check_starts(self, const int32_t[::1] starts) except -1:
+        cdef Py_ssize_t i
+        cdef Py_ssize_t bad = -1
+        cdef Py_ssize_t size = self.size
+        with nogil:
+            for i in range(starts.shape[0]):
+                if starts[i] < 0 or starts[i] >= size:
+                    bad = i
+                    break
+        if bad >= 0:
+            raise ValueError(f"start {bad} is not a point index")
+        return 0

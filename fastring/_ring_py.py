@@ -1,0 +1,394 @@
+"""Pure-Python twin of the ring kernels (``_ring_c.pyx``): same names, same results.
+
+See ``_ring_c.pyx`` for what a :class:`RingIndex` holds. Batch searches here use
+``numpy.searchsorted`` on the live points (the prefix table is for the compiled
+search only); single-key lookups use :func:`bisect.bisect_right` on Python lists
+built on first use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_right
+
+import numpy as np
+
+from . import _hashing_py
+from ._keys import key_bytes
+
+__all__ = ["RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
+
+# Key hashing modes: the contract with ring.py (MODE_* there).
+MODE_HASH = 0
+MODE_KETAMA = 1
+MODE_UHASHRING = 2
+
+_M64 = 0xFFFFFFFFFFFFFFFF
+_INT_MIN = -(1 << 63)
+_INT_END = 1 << 64
+
+# Algorithm id -> scalar hash of (bytes, seed), as _hashing_py.hash_bytes dispatches.
+_SCALAR = {
+    _hashing_py.XXH64: _hashing_py.xxh64,
+    _hashing_py.XXH3_64: _hashing_py.xxh3_64,
+    _hashing_py.MURMUR3_32: _hashing_py.murmur3_32,
+    _hashing_py.MURMUR3_64: _hashing_py.murmur3_64,
+    _hashing_py.FNV1A_64: lambda data, seed: _hashing_py.fnv1a_64(data),
+    _hashing_py.MD5_32: lambda data, seed: _hashing_py.md5_32(data),
+}
+
+
+def _md5(data: bytes) -> bytes:
+    return hashlib.md5(data, usedforsecurity=False).digest()
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return key_bytes(text)  # raises the key contract's ValueError
+
+
+# ---------------------------------------------------------------- point kernels
+
+
+def _vnode_texts(prefixes, starts, stops):
+    if len(starts) != len(prefixes) or len(stops) != len(prefixes):
+        raise ValueError("starts and stops must hold one value per prefix")
+    texts = []
+    for k, (prefix, start, stop) in enumerate(zip(prefixes, np.asarray(starts).tolist(), np.asarray(stops).tolist())):
+        if type(prefix) is not bytes:
+            raise TypeError(f"prefix {k} is not bytes")
+        if not 0 <= start <= stop:
+            raise ValueError(f"vnode range {k} is not 0 <= start <= stop")
+        texts.extend(prefix + b"%d" % w for w in range(start, stop))
+    return texts
+
+
+def vnode_hashes(prefixes, starts, stops, algo, seed, out):
+    """Hash ``prefixes[k] + str(v)`` (UTF-8) for v in range(starts[k], stops[k]), for
+    every k in order, into ``out`` (one hash per vnode, concatenated)."""
+    texts = _vnode_texts(prefixes, starts, stops)
+    if len(out) != len(texts):
+        raise ValueError(f"out must hold {len(texts)} hashes")
+    fn = _SCALAR[algo]
+    if texts:
+        out[:] = np.array([fn(t, seed) for t in texts], dtype=np.uint64)
+    return out
+
+
+def vnode_md5(prefixes, starts, stops, out):
+    """The 16-byte md5 digest of ``prefixes[k] + str(v)`` (UTF-8) for v in
+    range(starts[k], stops[k]), for every k in order, into ``out`` (concatenated)."""
+    texts = _vnode_texts(prefixes, starts, stops)
+    if len(out) != 16 * len(texts):
+        raise ValueError(f"out must hold 16 * {len(texts)} bytes")
+    if texts:
+        out[:] = np.frombuffer(b"".join(_md5(t) for t in texts), dtype=np.uint8)
+    return out
+
+
+def md5_strings(items, hi, lo):
+    """hi[i], lo[i] = md5(items[i].encode()) read as one big-endian 128-bit integer.
+
+    ``items`` holds only ``str``.
+    """
+    n = len(items)
+    if len(hi) != n or len(lo) != n:
+        raise ValueError("hi and lo must hold one word per item")
+    digests = []
+    for i, item in enumerate(items):
+        if type(item) is not str:
+            raise TypeError(f"item {i} is not a str")
+        digests.append(_md5(_utf8(item)))
+    if n:
+        words = np.frombuffer(b"".join(digests), dtype=">u8").reshape(n, 2)
+        hi[:] = words[:, 0]
+        lo[:] = words[:, 1]
+    return hi, lo
+
+
+# ---------------------------------------------------------------- the index
+
+
+class RingIndex:
+    """An immutable snapshot of a ring's live points, ready for lookups.
+
+    The same constructor as the compiled twin; see ``_ring_c.pyx``.
+    """
+
+    __slots__ = (
+        "names", "size", "mode", "algo", "seed", "shift", "depth", "wide", "arrays",
+        "_pos", "_lo", "_owner", "_fn", "_lists",
+    )
+
+    def __init__(self, names, pos, lo, owner, table, shift, depth, mode, algo, seed, size):
+        if getattr(self, "names", None) is not None:
+            raise TypeError("a RingIndex is immutable: it cannot be initialized twice")
+        if not isinstance(names, tuple):
+            raise TypeError("names must be a tuple")
+        if not 0 <= depth < 32:
+            raise ValueError("bad depth")
+        pad = 1 << depth
+        if size < 0 or len(pos) != size + pad or len(owner) != size + pad:
+            raise ValueError("pos and owner must hold size + 2**depth entries")
+        if mode == MODE_UHASHRING and len(lo) != size + pad:
+            raise ValueError("a 128-bit ring needs lo with size + 2**depth entries")
+        if len(table) < 1 or not 0 <= shift < 64:
+            raise ValueError("bad table or shift")
+        if size >= 2**31:
+            raise ValueError("a ring holds fewer than 2**31 points")
+        owner_all = np.asarray(owner) if size else np.empty(0, dtype=np.int32)
+        if ((owner_all < 0) | (owner_all >= len(names))).any() or (np.asarray(table) > size).any():
+            raise ValueError("owner values must index names and table values must be <= size")
+        self.names = names
+        self.size = size
+        self.mode = mode
+        self.algo = algo
+        self.seed = seed
+        self.shift = shift
+        self.depth = depth
+        self.wide = mode == MODE_UHASHRING
+        self.arrays = (pos, lo if len(lo) else None, owner, table)
+        self._pos = np.asarray(pos)[:size]
+        self._lo = np.asarray(lo)[:size] if self.wide else None
+        self._owner = np.asarray(owner)[:size]
+        self._fn = _SCALAR.get(algo) if mode == MODE_HASH else None
+        if mode == MODE_HASH and self._fn is None:
+            raise ValueError(f"unknown hash algorithm id: {algo!r}")
+        self._lists = None
+
+    def __reduce__(self):
+        raise TypeError("RingIndex is not picklable; pickle the HashRing")
+
+    # ------------------------------------------------------------ one key
+
+    def _search_lists(self):
+        lists = self._lists
+        if lists is None:
+            # Built on first use (a benign race: two threads build equal lists).
+            if self.wide:
+                keys = [(h << 64) | l for h, l in zip(self._pos.tolist(), self._lo.tolist())]
+            else:
+                keys = self._pos.tolist()
+            lists = self._lists = (keys, self._owner.tolist())
+        return lists
+
+    def _hash_one(self, key):
+        """The key's hash as one int (128-bit for uhashring mode)."""
+        mode = self.mode
+        if mode == MODE_HASH:
+            kind = type(key)
+            if kind is str:
+                data = _utf8(key)
+            elif kind is bytes:
+                data = key
+            elif kind is int and _INT_MIN <= key < _INT_END:
+                data = (key & _M64).to_bytes(8, "little")
+            else:
+                data = key_bytes(key)
+            return self._fn(data, self.seed)
+        data = _utf8(key if type(key) is str else str(key))
+        digest = _md5(data)
+        if mode == MODE_KETAMA:
+            return int.from_bytes(digest[:4], "little")
+        return int.from_bytes(digest, "big")
+
+    def _entry(self, key):
+        if self.size == 0:
+            raise LookupError("the ring has no points: add a node before looking up keys")
+        keys, _ = self._search_lists()
+        h = self._hash_one(key)
+        j = bisect_right(keys, h)
+        return j if j < self.size else 0
+
+    def lookup(self, key):
+        """The name of the node that owns ``key``."""
+        lists = self._lists
+        if lists is None:
+            if self.size == 0:
+                raise LookupError("the ring has no points: add a node before looking up keys")
+            lists = self._search_lists()
+        if type(key) is str and self._fn is not None:
+            # The common case inlined (this is the pure twin's hot path).
+            try:
+                h = self._fn(key.encode("utf-8"), self.seed)
+            except UnicodeEncodeError:
+                h = self._hash_one(key)
+        else:
+            h = self._hash_one(key)
+        j = bisect_right(lists[0], h)
+        return self.names[lists[1][j if j < self.size else 0]]
+
+    def entry(self, key):
+        """The index of the live point that owns ``key``."""
+        return self._entry(key)
+
+    def replicas(self, key, count):
+        """The first ``count`` distinct nodes walking the ring from ``key`` (names)."""
+        j = self._entry(key)
+        _, owners = self._search_lists()
+        found = []
+        seen = set()
+        steps = 0
+        while len(found) < count:
+            if steps == self.size:
+                raise ValueError(f"the ring has fewer than {count} nodes with points")
+            o = owners[j]
+            if o not in seen:
+                seen.add(o)
+                found.append(self.names[o])
+            j += 1
+            if j == self.size:
+                j = 0
+            steps += 1
+        return tuple(found)
+
+    # ------------------------------------------------------------ batches
+
+    def _check_batch(self, n, m, wide):
+        if m != n:
+            raise ValueError(f"out has length {m}, expected {n}")
+        if self.size == 0 and n:
+            raise LookupError("the ring has no points: add a node before looking up keys")
+        if wide != self.wide:
+            raise ValueError("128-bit hashes go to owners_wide/entries_wide, others to owners/entries")
+
+    def _check_starts(self, starts):
+        bad = np.flatnonzero((starts < 0) | (starts >= self.size))
+        if len(bad):
+            raise ValueError(f"start {int(bad[0])} is not a point index")
+
+    def _entries(self, hashes):
+        j = np.searchsorted(self._pos, np.asarray(hashes, dtype=np.uint64), side="right")
+        j[j == self.size] = 0
+        return j
+
+    def _entries_wide(self, hi, lo):
+        hi = np.asarray(hi, dtype=np.uint64)
+        lo = np.asarray(lo, dtype=np.uint64)
+        j = np.searchsorted(self._pos, hi, side="left")
+        # Points whose high word equals the key's: step over those <= the key.
+        inside = np.minimum(j, self.size - 1)
+        for i in np.flatnonzero((j < self.size) & (self._pos[inside] == hi)).tolist():
+            k = int(j[i])
+            while k < self.size and self._pos[k] == hi[i] and self._lo[k] <= lo[i]:
+                k += 1
+            j[i] = k
+        j[j == self.size] = 0
+        return j
+
+    def owners(self, hashes, out):
+        """out[i] = the node owning key hash hashes[i] (64-bit/32-bit rings)."""
+        self._check_batch(len(hashes), len(out), False)
+        if len(hashes):
+            out[:] = self._owner[self._entries(hashes)]
+        return out
+
+    def owners_u64(self, values, out):
+        """out[i] = the node owning integer key values[i] (its 8 little-endian bytes
+        hashed with the ring's algorithm): ``owners`` with the hashing fused in."""
+        self._check_batch(len(values), len(out), False)
+        if self.mode != MODE_HASH:
+            raise ValueError("owners_u64 hashes keys with the ring's algorithm: default mode only")
+        if len(values):
+            dtype = np.uint32 if self.algo in (_hashing_py.MURMUR3_32, _hashing_py.MD5_32) else np.uint64
+            hashes = np.empty(len(values), dtype=dtype)
+            _hashing_py.hash_uint64(np.asarray(values, dtype=np.uint64), self.algo, self.seed, hashes)
+            out[:] = self._owner[self._entries(hashes)]
+        return out
+
+    def owners_wide(self, hi, lo, out):
+        """out[i] = the node owning the 128-bit key hash (hi[i], lo[i])."""
+        self._check_batch(len(hi), len(out), True)
+        if len(lo) != len(hi):
+            raise ValueError("hi and lo must have the same length")
+        if len(hi):
+            out[:] = self._owner[self._entries_wide(hi, lo)]
+        return out
+
+    def entries(self, hashes, out):
+        """out[i] = the index of the live point owning key hash hashes[i]."""
+        self._check_batch(len(hashes), len(out), False)
+        if len(hashes):
+            out[:] = self._entries(hashes)
+        return out
+
+    def entries_wide(self, hi, lo, out):
+        """out[i] = the index of the live point owning the 128-bit hash (hi[i], lo[i])."""
+        self._check_batch(len(hi), len(out), True)
+        if len(lo) != len(hi):
+            raise ValueError("hi and lo must have the same length")
+        if len(hi):
+            out[:] = self._entries_wide(hi, lo)
+        return out
+
+    def walk(self, starts, out):
+        """out[i, :] = the first out.shape[1] distinct nodes from point starts[i] on.
+
+        Returns the number of rows filled: fewer than len(starts) only if the ring has
+        fewer distinct nodes with points than out.shape[1] (the caller checks first).
+        """
+        n = len(starts)
+        k = out.shape[1]
+        if out.shape[0] != n:
+            raise ValueError("out must have one row per start")
+        self._check_starts(np.asarray(starts))
+        if n == 0 or k == 0:
+            return n
+        owners = self._search_lists()[1]
+        size = self.size
+        for i, j in enumerate(np.asarray(starts).tolist()):
+            row = []
+            seen = set()
+            steps = 0
+            while len(row) < k and steps < size:
+                o = owners[j]
+                if o not in seen:
+                    seen.add(o)
+                    row.append(o)
+                j += 1
+                if j == size:
+                    j = 0
+                steps += 1
+            out[i, : len(row)] = row
+            if len(row) < k:
+                return i
+        return n
+
+    def bounded(self, starts, capacity, load, out):
+        """Bounded-load assignment: key i takes the first node from point starts[i] on
+        whose load is below its capacity; load is updated in place.
+
+        Returns the number of keys assigned: fewer than len(starts) only if every node
+        with points is full (the caller checks the capacities first).
+        """
+        n = len(starts)
+        if len(out) != n:
+            raise ValueError("out must hold one node per key")
+        if len(capacity) != len(self.names) or len(load) != len(self.names):
+            raise ValueError("capacity and load must hold one value per node")
+        self._check_starts(np.asarray(starts))
+        owners = self._search_lists()[1]
+        cap = np.asarray(capacity).tolist()
+        used = np.asarray(load).tolist()
+        size = self.size
+        result = []
+        for j in np.asarray(starts).tolist():
+            o = owners[j]
+            steps = 0
+            while used[o] >= cap[o] and steps < size:
+                j += 1
+                if j == size:
+                    j = 0
+                o = owners[j]
+                steps += 1
+            if used[o] >= cap[o]:
+                break
+            used[o] += 1
+            result.append(o)
+        done = len(result)
+        if done:
+            out[:done] = result
+        load[:] = used
+        return done

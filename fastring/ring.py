@@ -1,0 +1,911 @@
+"""Consistent hashing on a ring (:class:`HashRing`) and bounded loads (:func:`assign_bounded`).
+
+How the ring is kept
+--------------------
+Every point of every node lives in one sorted set of arrays (position, node, vnode
+number), colliding points included. A lookup only ever sees the *live* points (the
+winner of each collision); they are packed into an immutable snapshot (the
+``RingIndex`` of the live twin, see ``_ring_c.pyx``) that is swapped in with one
+attribute assignment, so a lookup running in another thread sees the old ring or the
+new one, never a mix. ``add``/``remove`` are incremental: only the points that change
+are hashed, sorted and merged into (or masked out of) the sorted arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import threading
+from collections.abc import Iterable, Mapping, Sized
+from fractions import Fraction
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from . import _ring
+from ._keys import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, as_key_batch
+from .hashing import hash_batch, resolve_algorithm
+
+__all__ = ["HashRing", "RingPoints", "assign_bounded"]
+
+# Key hashing modes: the contract with the kernels (MODE_* in _ring_c.pyx/_ring_py.py).
+MODE_HASH = 0
+MODE_KETAMA = 1
+MODE_UHASHRING = 2
+
+_COMPAT = {None: MODE_HASH, "ketama": MODE_KETAMA, "uhashring": MODE_UHASHRING}
+_DEFAULT_VNODES = {MODE_HASH: 160, MODE_KETAMA: 40, MODE_UHASHRING: 160}
+_KETAMA_POINTS_PER_VNODE = 4  # one per 4-byte word of the md5 digest
+_MD5_32 = resolve_algorithm("md5_32")[0]
+
+_BATCHES = (IntKeys, PackedKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys)
+_U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+# The prefix table has 2**bits entries, bits = bit_length(points) + _TABLE_EXTRA_BITS
+# (about one point per 2 buckets), at most 2**_TABLE_MAX_BITS entries (16 MiB).
+_TABLE_EXTRA_BITS = 1
+_TABLE_MAX_BITS = 22
+_PICKLE_VERSION = 1
+
+
+class RingPoints(NamedTuple):
+    """The live points of a ring in ring order (see :meth:`HashRing.points`)."""
+
+    position: np.ndarray
+    """uint64 positions; for ``compat="uhashring"`` an (n, 2) array of (high, low) words."""
+    node: np.ndarray
+    """int32 index into :attr:`HashRing.nodes` of the node owning each point."""
+
+
+class _Config(NamedTuple):
+    mode: int
+    compat: str | None
+    vnodes: int
+    algorithm: str  # the key hash, as reported by HashRing.algorithm
+    algo: int  # kernel algorithm id (MODE_HASH only)
+    keybits: int  # 32 or 64: the width of point and key hashes (high word for 128)
+
+
+class _State:
+    """One immutable version of the ring: swapped in whole, never modified."""
+
+    __slots__ = (
+        "names", "weights", "labels", "where", "counts",
+        "pos", "lo", "owner", "vnode", "index", "live_counts", "reachable",
+    )
+
+    def __init__(self, names, weights, labels, counts, pos, lo, owner, vnode, config):
+        self.names = names  # tuple of node names, in insertion order
+        self.weights = weights  # tuple of weights as given (int or float)
+        self.labels = labels  # tuple of f"{name}": points hash f"{label}-{vnode}"
+        self.where = {name: i for i, name in enumerate(names)}
+        self.counts = counts  # tuple: vnodes of each node now on the ring
+        # Every point, colliding ones included, sorted by (position, collision rank).
+        self.pos = _frozen(pos)
+        self.lo = None if lo is None else _frozen(lo)
+        self.owner = _frozen(owner)
+        self.vnode = _frozen(vnode)
+        live = _live_mask(self.pos, self.lo)
+        live_owner = self.owner[live]
+        self.live_counts = np.bincount(live_owner, minlength=len(names)).astype(np.int64)
+        self.reachable = int(np.count_nonzero(self.live_counts))
+        self.index = _make_index(
+            names, self.pos[live], None if lo is None else self.lo[live], live_owner, config
+        )
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def _live_mask(pos: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
+    """True for the first point of each run of equal positions: the collision winner."""
+    live = np.ones(len(pos), dtype=bool)
+    if len(pos) > 1:
+        same = pos[1:] == pos[:-1]
+        if lo is not None:
+            same &= lo[1:] == lo[:-1]
+        live[1:] = ~same
+    return live
+
+
+def _make_index(names, pos, lo, owner, config: _Config, kernels=None):
+    """The kernels' snapshot of the live points: prefix table plus padded arrays.
+
+    ``kernels`` is a twin module (default: the live one, through the selector).
+    """
+    size = len(pos)
+    keybits = config.keybits
+    bits = min(keybits, _TABLE_MAX_BITS, max(1, size.bit_length() + _TABLE_EXTRA_BITS))
+    shift = keybits - bits
+    buckets = (pos >> np.uint64(shift)).astype(np.intp)
+    counts = np.bincount(buckets, minlength=1 << bits)
+    table = np.zeros(1 << bits, dtype=np.uint32)
+    table[1:] = np.cumsum(counts[:-1])
+    depth = int(counts.max()).bit_length() if size else 0
+    pad = 1 << depth  # the search reads up to 2**depth - 1 points past a bucket's start
+    pos_ext = np.full(size + pad, _U64_MAX, dtype=np.uint64)
+    pos_ext[:size] = pos
+    owner_ext = np.full(size + pad, owner[0] if size else 0, dtype=np.int32)
+    owner_ext[:size] = owner
+    if lo is None:
+        lo_ext = np.empty(0, dtype=np.uint64)
+    else:
+        lo_ext = np.full(size + pad, _U64_MAX, dtype=np.uint64)
+        lo_ext[:size] = lo
+    for array in (pos_ext, lo_ext, owner_ext, table):
+        array.flags.writeable = False
+    return (kernels or _ring).RingIndex(
+        names, pos_ext, lo_ext, owner_ext, table, shift, depth, config.mode, config.algo, 0, size
+    )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_vnodes(vnodes: Any, mode: int) -> int:
+    if vnodes is None:
+        return _DEFAULT_VNODES[mode]
+    if isinstance(vnodes, (bool, np.bool_)) or not isinstance(vnodes, (int, np.integer)):
+        raise TypeError(f"vnodes must be a positive int, got {type(vnodes).__name__}")
+    vnodes = operator.index(vnodes)
+    if vnodes <= 0:
+        raise ValueError(f"vnodes must be positive, got {vnodes}")
+    return vnodes
+
+
+def _check_weight(name: Any, weight: Any, mode: int) -> int | float:
+    if isinstance(weight, (bool, np.bool_)):
+        raise TypeError(f"weight of node {name!r} must be a number, got bool")
+    if mode != MODE_HASH:
+        if not isinstance(weight, numbers.Integral):
+            raise TypeError(
+                f"weight of node {name!r} must be an int in compat mode (uhashring takes "
+                f"integer weights only), got {type(weight).__name__}"
+            )
+        weight = int(weight)
+        if weight <= 0:
+            raise ValueError(f"weight of node {name!r} must be positive, got {weight}")
+        return weight
+    if not isinstance(weight, numbers.Real):
+        raise TypeError(f"weight of node {name!r} must be a real number, got {type(weight).__name__}")
+    if isinstance(weight, numbers.Integral):
+        weight = int(weight)
+    else:
+        weight = float(weight)
+        if not math.isfinite(weight):
+            raise ValueError(f"weight of node {name!r} must be finite, got {weight}")
+    if weight <= 0:
+        raise ValueError(f"weight of node {name!r} must be positive, got {weight}")
+    return weight
+
+
+def _label(name: Any) -> str:
+    try:
+        hash(name)
+    except TypeError:
+        raise TypeError(f"node names must be hashable, got {type(name).__name__}") from None
+    label = f"{name}"
+    try:
+        label.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"node name {name!r} is not valid Unicode: it has no UTF-8 encoding") from None
+    return label
+
+
+def _parse_nodes(nodes: Any, mode: int) -> list[tuple[Any, int | float]]:
+    if isinstance(nodes, (str, bytes, bytearray)):
+        raise TypeError(
+            f"nodes must be an iterable of names or a mapping name -> weight, not a single "
+            f"{type(nodes).__name__}; wrap it in a list"
+        )
+    if isinstance(nodes, Mapping):
+        pairs = list(nodes.items())
+    elif isinstance(nodes, Iterable):
+        pairs = [(name, 1) for name in nodes]
+    else:
+        raise TypeError(
+            f"nodes must be an iterable of names or a mapping name -> weight, got {type(nodes).__name__}"
+        )
+    return [(name, _check_weight(name, weight, mode)) for name, weight in pairs]
+
+
+# --------------------------------------------------------------------------- points
+
+
+def _new_points(labels, nodes, starts, stops, config: _Config):
+    """(pos, lo, owner, vnode) of vnodes [starts[k], stops[k]) of node nodes[k], for
+    every k in order, each node's points in vnode order."""
+    prefixes = [f"{labels[i]}-".encode("utf-8") for i in nodes]
+    starts = np.asarray(starts, dtype=np.int64)
+    stops = np.asarray(stops, dtype=np.int64)
+    counts = stops - starts
+    total = int(counts.sum())
+    # vnode numbers of the concatenated ranges, without a Python loop
+    vnode = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - starts, counts)).astype(np.int32)
+    owner = np.repeat(np.asarray(nodes, dtype=np.int32), counts)
+    if config.mode == MODE_HASH:
+        pos = np.empty(total, dtype=np.uint64)
+        _ring.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
+        return pos, None, owner, vnode
+    digests = np.empty(16 * total, dtype=np.uint8)
+    _ring.vnode_md5(prefixes, starts, stops, digests)
+    if config.mode == MODE_KETAMA:
+        # uhashring's ketama hashi(name-w, replica=i): digest bytes 4i..4i+3, little-endian.
+        pos = digests.view("<u4").astype(np.uint64)
+        reps = _KETAMA_POINTS_PER_VNODE
+        return pos, None, np.repeat(owner, reps), np.repeat(vnode, reps)
+    # uhashring's default hashi: int(md5(...).hexdigest(), 16), a big-endian 128-bit integer.
+    words = digests.view(">u8").reshape(total, 2)
+    return words[:, 0].astype(np.uint64), words[:, 1].astype(np.uint64), owner, vnode
+
+
+def _target_counts(weights, config: _Config) -> tuple[int, ...]:
+    """vnodes per node: round(vnodes * w); uhashring vnodes * w; ketama its share."""
+    vnodes = config.vnodes
+    if config.mode == MODE_KETAMA:
+        # uhashring KetamaRing._hashi_weight_generator, integer arithmetic.
+        total = sum(weights)
+        n = len(weights)
+        return tuple(vnodes * n * w // total for w in weights)
+    if config.mode == MODE_UHASHRING:
+        return tuple(vnodes * w for w in weights)
+    return tuple(round(vnodes * w) for w in weights)
+
+
+def _rank_key(config: _Config, labels, owner: int):
+    """Collision rank of a node: the smallest wins (comes first among equal points)."""
+    if config.mode == MODE_KETAMA:
+        # uhashring builds the ketama ring in node order, the last writer wins.
+        return -owner
+    return labels[owner]
+
+
+def _priority(config: _Config, labels, nodes) -> list[int]:
+    """``nodes`` (indices) sorted by collision rank."""
+    return sorted(nodes, key=lambda i: _rank_key(config, labels, i))
+
+
+def _runs(dup: np.ndarray):
+    """(first, last) index pairs of runs of equal sorted values; dup[k]: v[k] == v[k+1]."""
+    if not len(dup):
+        return
+    breaks = np.flatnonzero(np.diff(dup) != 1)
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [len(dup) - 1]))
+    for a, b in zip(dup[starts].tolist(), dup[stops].tolist()):
+        yield a, b + 1
+
+
+def _sort_new(pos, lo, keybits) -> np.ndarray:
+    """Permutation sorting points by position; equal points keep their given order."""
+    n = len(pos)
+    if lo is None and keybits == 32 and n < 2**32:
+        # Pack (position, given index) into one uint64: one plain sort, ties in order.
+        keys = (pos << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+        keys.sort()
+        return (keys & _LOW32).astype(np.intp)
+    perm = np.argsort(pos)  # not stable: runs of equal points are put back in order
+    ordered = pos[perm]
+    for a, b in _runs(np.flatnonzero(ordered[1:] == ordered[:-1])):
+        run = perm[a : b + 1]
+        if lo is None:
+            run.sort()
+        else:
+            perm[a : b + 1] = run[np.lexsort((run, lo[run]))]
+    return perm
+
+
+def _fix_runs(pos, lo, owner, vnode, touched, config, labels) -> None:
+    """Re-sort the runs of equal positions around ``touched`` by collision rank (in place)."""
+    done = set()
+    for f in touched.tolist():
+        value = pos[f]
+        a = int(np.searchsorted(pos, value, side="left"))
+        if a in done:
+            continue
+        done.add(a)
+        b = int(np.searchsorted(pos, value, side="right"))
+        order = sorted(
+            range(a, b),
+            key=lambda j: (
+                0 if lo is None else int(lo[j]),
+                _rank_key(config, labels, int(owner[j])),
+                int(vnode[j]),
+            ),
+        )
+        for array in (lo, owner, vnode):
+            if array is not None:
+                array[a:b] = array[order]
+
+
+def _rebuild(old: _State | None, names, weights, labels, config: _Config, dropped: int | None) -> _State:
+    """The next state: ``dropped`` (an old node index) left, nodes added or re-weighted.
+
+    Only changed points are touched: points of ``dropped`` and vnodes above a node's new
+    count are masked out; vnodes a node gains are hashed, sorted and merged in.
+    """
+    targets = _target_counts(weights, config)
+    if old is None or not len(old.pos):
+        current = (0,) * len(names)
+        pos = np.empty(0, dtype=np.uint64)
+        lo = None if config.mode != MODE_UHASHRING else np.empty(0, dtype=np.uint64)
+        owner = np.empty(0, dtype=np.int32)
+        vnode = np.empty(0, dtype=np.int32)
+    else:
+        pos, lo, owner, vnode = old.pos, old.lo, old.owner, old.vnode
+        current = list(old.counts)
+        if dropped is not None:
+            keep = owner != dropped
+            pos, owner, vnode = pos[keep], owner[keep], vnode[keep]
+            lo = None if lo is None else lo[keep]
+            owner = owner - (owner > dropped).astype(np.int32)  # indices after it shift down
+            del current[dropped]
+        current += [0] * (len(names) - len(current))  # nodes added at the end
+        shrink = np.array([min(c, t) for c, t in zip(current, targets)], dtype=np.int64)
+        if len(pos) and any(t < c for c, t in zip(current, targets)):
+            keep = vnode < shrink[owner]
+            pos, owner, vnode = pos[keep], owner[keep], vnode[keep]
+            lo = None if lo is None else lo[keep]
+    grow = [i for i, (c, t) in enumerate(zip(current, targets)) if t > c]
+    if grow:
+        grow = _priority(config, labels, grow)
+        new_pos, new_lo, new_owner, new_vnode = _new_points(
+            labels, grow, [current[i] for i in grow], [targets[i] for i in grow], config
+        )
+        perm = _sort_new(new_pos, new_lo, config.keybits)
+        new_pos, new_owner, new_vnode = new_pos[perm], new_owner[perm], new_vnode[perm]
+        new_lo = None if new_lo is None else new_lo[perm]
+        if not len(pos):
+            pos, lo, owner, vnode = new_pos, new_lo, new_owner, new_vnode
+        else:
+            at = np.searchsorted(pos, new_pos, side="left")
+            pos = np.insert(pos, at, new_pos)
+            owner = np.insert(owner, at, new_owner)
+            vnode = np.insert(vnode, at, new_vnode)
+            lo = None if lo is None else np.insert(lo, at, new_lo)
+            # Where a new point equals an old one, restore the collision order.
+            placed = at + np.arange(len(at))
+            before = pos[np.maximum(placed - 1, 0)] == pos[placed]
+            after = pos[np.minimum(placed + 1, len(pos) - 1)] == pos[placed]
+            touched = placed[(before & (placed > 0)) | (after & (placed < len(pos) - 1))]
+            if len(touched):
+                _fix_runs(pos, lo, owner, vnode, touched, config, labels)
+    return _State(names, weights, labels, targets, pos, lo, owner, vnode, config)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _compat_texts(keys: Any) -> list:
+    """``str(k)`` for every key as iterating ``keys`` yields it (uhashring's key rule)."""
+    if isinstance(keys, (str, bytes, bytearray)):
+        raise TypeError(
+            f"keys must be a collection of keys, not a single {type(keys).__name__}; "
+            "use lookup() for one key or wrap it in a list"
+        )
+    if isinstance(keys, np.ndarray):
+        if keys.ndim != 1:
+            raise ValueError(f"key arrays must be one-dimensional, got shape {keys.shape}")
+        if keys.dtype.kind in "Uiub":
+            # str() of these NumPy scalars equals str() of their tolist() values.
+            items = keys.tolist()
+        else:
+            items = list(keys)
+    elif isinstance(keys, list):
+        items = keys
+    elif isinstance(keys, Mapping):
+        raise TypeError(f"a mapping ({type(keys).__name__}) is not a key container; pass its .keys() or .values()")
+    elif isinstance(keys, Iterable):
+        items = list(keys)
+    else:
+        raise TypeError(f"keys must be an iterable of keys, got {type(keys).__name__}")
+    for item in items:
+        if type(item) is not str:
+            return [k if type(k) is str else str(k) for k in items]
+    return items
+
+
+class HashRing:
+    """Consistent hashing ring with virtual nodes, weights, and uhashring/ketama modes.
+
+    Parameters
+    ----------
+    nodes : iterable of names, or mapping name -> weight
+        Node names are any hashable values with distinct ``f"{name}"`` text (two names
+        that print the same would get the same points). Weights are positive numbers;
+        an iterable gives every node weight 1.
+    vnodes : int, optional
+        Virtual nodes per unit of weight: 160 by default, 40 for ``compat="ketama"``
+        (uhashring's defaults).
+    algorithm : str, optional
+        Key and point hash, one of :data:`fastring.ALGORITHMS` (default ``"xxh64"``).
+        Not allowed with ``compat``, which fixes the hash.
+    compat : {None, "uhashring", "ketama"}
+        ``None``: node ``name`` gets ``round(vnodes * weight)`` points at
+        ``hash_key(f"{name}-{i}", algorithm)``; a key goes to the first point strictly
+        greater than ``hash_key(key, algorithm)``, wrapping to the first point.
+        ``"uhashring"``: the node of ``uhashring.HashRing(nodes, vnodes=vnodes)``
+        (``vnodes * weight`` points at the 128-bit md5 of ``f"{name}-{i}"``).
+        ``"ketama"``: the node of ``uhashring.HashRing(nodes, hash_fn="ketama")``
+        (``vnodes * len(nodes) * weight // sum(weights)`` md5 digests per node, 4
+        points each). Both compat modes take integer weights, stay exact after any
+        ``add``/``remove``, and hash ``str(key)`` for every key as uhashring does: the
+        int ``5`` and the str ``"5"`` are the same key there, ``b"a"`` is ``"b'a'"``,
+        and keys of any type are accepted.
+
+    Notes
+    -----
+    *Collisions.* When points of several nodes share a position, one node owns it:
+    in the default and uhashring modes the node whose ``f"{name}"`` sorts first
+    (so the ring does not depend on the order nodes were added); in ketama mode
+    the node added last, as in uhashring (its ketama ring is rebuilt in node order and
+    the last writer wins).
+
+    *Node indices.* :attr:`nodes` lists the current nodes in the order they were
+    added; :meth:`lookup_many` and :meth:`replicas_many` return indices into
+    :attr:`nodes` as it is when the call starts. ``remove`` shifts the indices of the
+    nodes after the removed one down by one; ``add`` appends. When other threads
+    change the ring, take ``frozen = ring.copy()`` (cheap: the arrays are shared) and
+    use ``frozen.nodes`` with ``frozen.lookup_many``.
+
+    *Threads.* Lookups never lock. ``add``/``remove`` build the next ring aside and
+    swap it in with one assignment, so a concurrent ``lookup_many`` (which releases
+    the GIL) sees the old ring or the new one, never a mix.
+
+    Examples
+    --------
+    >>> from fastring import HashRing
+    >>> ring = HashRing(["a", "b", "c"])
+    >>> ring.lookup("user:42")
+    'b'
+    >>> ring.lookup_many(["user:1", "user:2", "user:3"])
+    array([1, 0, 2], dtype=int32)
+    >>> ring.replicas("user:42", 2)
+    ('b', 'c')
+    >>> ring.remove("b"); ring.nodes
+    ('a', 'c')
+    >>> import uhashring
+    >>> HashRing({"a": 1, "b": 2}, compat="ketama").lookup("k") == \
+uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
+    True
+    """
+
+    def __init__(
+        self,
+        nodes: Iterable[Any] | Mapping[Any, float] = (),
+        *,
+        vnodes: int | None = None,
+        algorithm: str | None = None,
+        compat: str | None = None,
+    ) -> None:
+        try:
+            mode = _COMPAT[compat]
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown compat {compat!r}; choose None, 'uhashring' or 'ketama'") from None
+        if mode == MODE_HASH:
+            name = "xxh64" if algorithm is None else algorithm
+            algo, dtype, _ = resolve_algorithm(name, 0)
+            keybits = 8 * dtype.itemsize
+        else:
+            if algorithm is not None:
+                raise ValueError(f"compat={compat!r} fixes the hash (md5); do not pass algorithm")
+            name = "md5_32" if mode == MODE_KETAMA else "md5"
+            algo = _MD5_32
+            keybits = 32 if mode == MODE_KETAMA else 64
+        config = _Config(mode, compat, _check_vnodes(vnodes, mode), name, algo, keybits)
+        pairs = _parse_nodes(nodes, mode)
+        self._setup(config, pairs)
+
+    def _setup(self, config: _Config, pairs) -> None:
+        names, weights, labels = [], [], []
+        seen: dict[str, Any] = {}
+        where: dict[Any, int] = {}
+        for name, weight in pairs:
+            label = _label(name)
+            if name in where or label in seen:
+                other = name if name in where else seen[label]
+                raise ValueError(f"duplicate node name {name!r} (same as {other!r})")
+            seen[label] = name
+            where[name] = len(names)
+            names.append(name)
+            weights.append(weight)
+            labels.append(label)
+        if config.mode == MODE_HASH:
+            for name, weight, count in zip(names, weights, _target_counts(weights, config)):
+                if count < 1:
+                    raise ValueError(
+                        f"node {name!r} would get round({config.vnodes} * {weight}) = 0 points; "
+                        "raise its weight or vnodes"
+                    )
+        self._config = config
+        self._lock = threading.Lock()
+        self._state = _rebuild(None, tuple(names), tuple(weights), tuple(labels), config, None)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def nodes(self) -> tuple:
+        """Node names in the order they were added; index i is node i."""
+        return self._state.names
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """Node weights as floats, aligned with :attr:`nodes`."""
+        return tuple(float(w) for w in self._state.weights)
+
+    @property
+    def vnodes(self) -> int:
+        """Virtual nodes per unit of weight."""
+        return self._config.vnodes
+
+    @property
+    def algorithm(self) -> str:
+        """The key hash: an :data:`~fastring.ALGORITHMS` name, ``"md5_32"`` (ketama) or ``"md5"``."""
+        return self._config.algorithm
+
+    @property
+    def compat(self) -> str | None:
+        """``None``, ``"uhashring"`` or ``"ketama"``."""
+        return self._config.compat
+
+    def __len__(self) -> int:
+        return len(self._state.names)
+
+    def __contains__(self, name: Any) -> bool:
+        try:
+            return name in self._state.where
+        except TypeError:
+            return False
+
+    def __iter__(self):
+        return iter(self._state.names)
+
+    def __repr__(self) -> str:
+        state = self._state
+        mode = f", compat={self._config.compat!r}" if self._config.compat else f", algorithm={self._config.algorithm!r}"
+        return f"HashRing({len(state.names)} nodes, {state.index.size} points, vnodes={self._config.vnodes}{mode})"
+
+    # ------------------------------------------------------------------ lookups
+
+    def lookup(self, key: Any) -> Any:
+        """The node that owns ``key``.
+
+        Parameters
+        ----------
+        key : str, bytes, int, ... (any object in compat modes, hashed as ``str(key)``)
+
+        Raises
+        ------
+        LookupError
+            The ring has no points (no nodes).
+        TypeError, ValueError, OverflowError
+            A key outside the key contract (default mode only).
+        """
+        return self._state.index.lookup(key)
+
+    def lookup_many(self, keys: Any) -> np.ndarray:
+        """The node index (into :attr:`nodes`) of every key: an int32 array.
+
+        ``keys`` is any container :func:`fastring.hash_keys` accepts (in compat modes:
+        any iterable, each key hashed as ``str(key)``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastring import HashRing
+        >>> ring = HashRing(["a", "b", "c"])
+        >>> idx = ring.lookup_many(np.arange(5))
+        >>> [ring.nodes[i] for i in idx] == [ring.lookup(k) for k in range(5)]
+        True
+        """
+        state = self._state
+        return self._owners(state, keys)
+
+    def _owners(self, state: _State, keys: Any) -> np.ndarray:
+        index = state.index
+        config = self._config
+        if config.mode == MODE_UHASHRING:
+            hi, lo = _md5_hashes(keys)
+            out = np.empty(len(hi), dtype=np.int32)
+            _check_points(index, len(hi))
+            index.owners_wide(hi, lo, out)
+            return out
+        if config.mode == MODE_HASH:
+            batch = as_key_batch(keys)
+            if isinstance(batch, IntKeys):  # hashing fused into the search
+                out = np.empty(len(batch), dtype=np.int32)
+                _check_points(index, len(batch))
+                index.owners_u64(batch.values, out)
+                return out
+            keys = batch
+        hashes = self._key_hashes(keys)
+        out = np.empty(len(hashes), dtype=np.int32)
+        _check_points(index, len(hashes))
+        index.owners(hashes, out)
+        return out
+
+    def _key_hashes(self, keys: Any) -> np.ndarray:
+        config = self._config
+        if config.mode == MODE_KETAMA:
+            batch = ObjectKeys(_compat_texts(keys))
+            out = np.empty(len(batch), dtype=np.uint32)
+        else:
+            batch = keys if isinstance(keys, _BATCHES) else as_key_batch(keys)
+            out = np.empty(len(batch), dtype=np.uint64 if config.keybits == 64 else np.uint32)
+        hash_batch(batch, config.algo, 0, out)
+        return out
+
+    def _entries(self, state: _State, keys: Any) -> np.ndarray:
+        """The live point index of every key (where walks start)."""
+        index = state.index
+        if self._config.mode == MODE_UHASHRING:
+            hi, lo = _md5_hashes(keys)
+            out = np.empty(len(hi), dtype=np.int32)
+            _check_points(index, len(hi))
+            index.entries_wide(hi, lo, out)
+            return out
+        hashes = self._key_hashes(keys)
+        out = np.empty(len(hashes), dtype=np.int32)
+        _check_points(index, len(hashes))
+        index.entries(hashes, out)
+        return out
+
+    def replicas(self, key: Any, n: int) -> tuple:
+        """The first ``n`` distinct nodes met walking the ring from ``key``'s point.
+
+        ``replicas(key, 1)[0] == lookup(key)``. In compat modes this equals
+        ``[c["nodename"] for c in uhashring_ring.range(key, n)]``.
+
+        Raises
+        ------
+        ValueError
+            ``n`` is not positive or exceeds the nodes that have points.
+        """
+        state = self._state
+        n = _check_replicas(state, n)
+        return state.index.replicas(key, n)
+
+    def replicas_many(self, keys: Any, n: int) -> np.ndarray:
+        """``replicas`` for every key as node indices: an int32 array of shape (len(keys), n)."""
+        state = self._state
+        n = _check_replicas(state, n)
+        starts = self._entries(state, keys)
+        out = np.empty((len(starts), n), dtype=np.int32)
+        filled = state.index.walk(starts, out)
+        if filled != len(starts):  # pragma: no cover - _check_replicas rules it out
+            raise RuntimeError("replica walk ended early")
+        return out
+
+    def points(self) -> RingPoints:
+        """The live points in ring order: positions and owning node indices (read-only).
+
+        A point shared by several nodes appears once, with the node that owns it.
+        """
+        index = self._state.index
+        pos, lo, owner, _ = index.arrays
+        size = index.size
+        position = pos[:size]
+        if lo is not None:
+            position = np.stack([pos[:size], lo[:size]], axis=1)
+            position.flags.writeable = False
+        return RingPoints(position, owner[:size])
+
+    # ------------------------------------------------------------------ changes
+
+    def add(self, name: Any, weight: float = 1) -> None:
+        """Add node ``name`` (appended to :attr:`nodes`); only its points are hashed.
+
+        In ketama mode with unequal weights every node's share changes, as in
+        uhashring; the vnodes each node gains or loses are the only ones touched.
+
+        Raises
+        ------
+        ValueError
+            ``name`` is already on the ring, or the weight is not positive/finite.
+        """
+        config = self._config
+        weight = _check_weight(name, weight, config.mode)
+        label = _label(name)
+        with self._lock:
+            old = self._state
+            if name in old.where or label in old.labels:
+                raise ValueError(f"node {name!r} is already on the ring")
+            if config.mode == MODE_HASH and round(config.vnodes * weight) < 1:
+                raise ValueError(
+                    f"node {name!r} would get round({config.vnodes} * {weight}) = 0 points; "
+                    "raise its weight or vnodes"
+                )
+            self._state = _rebuild(
+                old, old.names + (name,), old.weights + (weight,), old.labels + (label,), config, None
+            )
+
+    def remove(self, name: Any) -> None:
+        """Remove node ``name``; nodes after it in :attr:`nodes` shift down by one.
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not on the ring.
+        """
+        with self._lock:
+            old = self._state
+            try:
+                i = old.where[name]
+            except (KeyError, TypeError):
+                raise KeyError(f"node {name!r} is not on the ring") from None
+            keep = lambda seq: seq[:i] + seq[i + 1 :]  # noqa: E731
+            self._state = _rebuild(
+                old, keep(old.names), keep(old.weights), keep(old.labels), self._config, i
+            )
+
+    def copy(self) -> HashRing:
+        """An independent ring with the same nodes (cheap: the point arrays are shared)."""
+        new = object.__new__(HashRing)
+        new._config = self._config
+        new._lock = threading.Lock()
+        new._state = self._state
+        return new
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo) -> HashRing:
+        return self.copy()
+
+    # ------------------------------------------------------------------ pickling
+
+    def __getstate__(self) -> dict:
+        # Python-level state only, so a pickle loads with either twin.
+        state = self._state
+        config = self._config
+        return {
+            "version": _PICKLE_VERSION,
+            "nodes": list(zip(state.names, state.weights)),
+            "vnodes": config.vnodes,
+            "algorithm": config.algorithm if config.mode == MODE_HASH else None,
+            "compat": config.compat,
+        }
+
+    def __setstate__(self, data: dict) -> None:
+        if data.get("version") != _PICKLE_VERSION:
+            raise ValueError(f"unsupported HashRing pickle version {data.get('version')!r}")
+        fresh = HashRing(
+            (), vnodes=data["vnodes"], algorithm=data["algorithm"], compat=data["compat"]
+        )
+        self._setup(fresh._config, _parse_nodes(dict(data["nodes"]), fresh._config.mode))
+
+    # ------------------------------------------------------------------ bounded loads
+
+    def _assign_bounded(self, keys: Any, capacities: np.ndarray) -> np.ndarray:
+        """The bounded-load protocol of :func:`assign_bounded` (int32 node per key)."""
+        state = self._state
+        capacities = np.ascontiguousarray(capacities, dtype=np.int64)
+        if capacities.shape != (len(state.names),):
+            raise ValueError(f"capacities must hold one value per node ({len(state.names)})")
+        starts = self._entries(state, keys)
+        usable = int(capacities[state.live_counts > 0].sum())
+        if usable < len(starts):
+            raise ValueError(
+                f"the nodes with points can take {usable} keys in all, fewer than {len(starts)}"
+            )
+        load = np.zeros(len(state.names), dtype=np.int64)
+        out = np.empty(len(starts), dtype=np.int32)
+        done = state.index.bounded(starts, capacities, load, out)
+        if done != len(starts):  # pragma: no cover - ruled out by the capacity check
+            raise RuntimeError("bounded assignment ran out of capacity")
+        return out
+
+
+def _md5_hashes(keys: Any) -> tuple[np.ndarray, np.ndarray]:
+    texts = _compat_texts(keys)
+    hi = np.empty(len(texts), dtype=np.uint64)
+    lo = np.empty(len(texts), dtype=np.uint64)
+    _ring.md5_strings(texts, hi, lo)
+    return hi, lo
+
+
+def _check_points(index, n: int) -> None:
+    if n and index.size == 0:
+        raise LookupError("the ring has no points: add a node before looking up keys")
+
+
+def _check_replicas(state: _State, n: Any) -> int:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    n = operator.index(n)
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if n > len(state.names):
+        raise ValueError(f"asked for {n} replicas but the ring has only {len(state.names)} nodes")
+    if n > state.reachable:
+        raise ValueError(f"asked for {n} replicas but only {state.reachable} nodes have points on the ring")
+    return n
+
+
+# --------------------------------------------------------------------------- bounded loads
+
+
+def assign_bounded(keys: Any, router: Any, *, load_factor: float = 1.25) -> np.ndarray:
+    """Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam 2018).
+
+    Keys are taken in order; each goes to the first node in its preference order
+    (walking the ring for :class:`HashRing`, by score for ``Rendezvous``) whose load
+    is below its capacity ``ceil(load_factor * len(keys) * w_i / sum(w))``. No node
+    exceeds its capacity and every key is placed. Capacities are computed exactly,
+    with floats taken as the decimals they print as (``1.05`` is 21/20).
+
+    Parameters
+    ----------
+    keys : key container
+        Anything the router's ``lookup_many`` accepts (one-shot iterators are read once).
+    router
+        A router implementing the bounded-load protocol: ``nodes``, ``weights`` (floats
+        aligned with ``nodes``) and ``_assign_bounded(keys, capacities)`` returning one
+        int32 node index per key.
+    load_factor : float
+        ``c >= 1``: the peak load allowed relative to the weighted mean (``1.25``: at most
+        25% above a node's fair share, rounded up).
+
+    Returns
+    -------
+    numpy.ndarray
+        int32 node index (into ``router.nodes``) of every key.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastring import HashRing, assign_bounded
+    >>> ring = HashRing(["a", "b", "c", "d"])
+    >>> nodes = assign_bounded(np.arange(1000), ring, load_factor=1.1)
+    >>> int(np.bincount(nodes).max()) <= 275  # ceil(1.1 * 1000 / 4)
+    True
+    """
+    method = getattr(router, "_assign_bounded", None)
+    if method is None or not callable(method):
+        raise TypeError(
+            f"{type(router).__name__} does not support bounded loads "
+            "(it has no _assign_bounded method); use a HashRing or a Rendezvous"
+        )
+    if isinstance(load_factor, (bool, np.bool_)) or not isinstance(load_factor, numbers.Real):
+        raise TypeError(f"load_factor must be a real number, got {type(load_factor).__name__}")
+    if not math.isfinite(load_factor) or load_factor < 1:
+        raise ValueError(f"load_factor must be a finite number >= 1, got {load_factor}")
+    if isinstance(keys, (str, bytes, bytearray)):
+        raise TypeError(f"keys must be a collection of keys, not a single {type(keys).__name__}")
+    if not isinstance(keys, Sized) and isinstance(keys, Iterable) and not hasattr(keys, "__arrow_c_stream__"):
+        keys = list(keys)  # a one-shot iterator: count it and hash it from one list
+    m = len(keys) if isinstance(keys, Sized) else len(as_key_batch(keys))
+    weights = tuple(router.weights)
+    if m and not weights:
+        raise ValueError("the router has no nodes")
+    capacities = np.array(_capacities(load_factor, m, weights), dtype=np.int64)
+    out = np.asarray(method(keys, capacities))
+    if out.shape != (m,):  # pragma: no cover - a router bug
+        raise RuntimeError(f"{type(router).__name__}._assign_bounded returned shape {out.shape}")
+    return out
+
+
+def _capacities(load_factor: float, m: int, weights: tuple) -> list[int]:
+    """ceil(load_factor * m * w_i / sum(w)) in exact rational arithmetic.
+
+    Floats count as the decimal they print as (``1.05`` is 21/20, not the binary
+    double just above it), so ``load_factor=1.05`` on 50 equal nodes and 50,000 keys
+    gives 1050, not 1051.
+    """
+    if not weights:
+        return []
+    c = _exact(load_factor) * m
+    if all(w == weights[0] for w in weights):
+        cap = math.ceil(c / len(weights))
+        return [cap] * len(weights)
+    exact = [_exact(w) for w in weights]
+    total = sum(exact)
+    return [math.ceil(c * w / total) for w in exact]
+
+
+def _exact(x: float) -> Fraction:
+    if isinstance(x, numbers.Integral):
+        return Fraction(int(x))
+    return Fraction(repr(float(x)))
