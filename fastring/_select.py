@@ -1,0 +1,26 @@
+"""Selector: the selection kernels of the twin that ``FASTRING_IMPLEMENTATION`` asks for."""
+
+from typing import TYPE_CHECKING
+
+from ._implementation import IMPLEMENTATION
+
+if TYPE_CHECKING or IMPLEMENTATION == "python":
+    from ._select_py import (
+        SWRR_ROWS,
+        alias_build,
+        alias_sample,
+        least_loaded,
+        swrr_next,
+        swrr_next_many,
+    )
+else:
+    from ._select_c import (  # type: ignore[no-redef]
+        SWRR_ROWS,
+        alias_build,
+        alias_sample,
+        least_loaded,
+        swrr_next,
+        swrr_next_many,
+    )
+
+__all__ = ["SWRR_ROWS", "alias_build", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]

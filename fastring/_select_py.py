@@ -1,0 +1,196 @@
+"""Pure-Python twin of the selection kernels (see ``_select_c.pyx``).
+
+Same names, signatures and results, bit for bit. Floating-point work is done with
+Python floats (IEEE-754 doubles) in exactly the order the compiled twin uses;
+64-bit integer work either uses Python integers masked to 64 bits or NumPy
+``uint64`` arrays, whose arithmetic wraps modulo 2**64 like C's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "SWRR_ROWS",
+    "alias_build",
+    "alias_sample",
+    "least_loaded",
+    "swrr_next",
+    "swrr_next_many",
+]
+
+# Rows of the smooth weighted round robin state (see _select_c.pyx).
+WEIGHT, CURRENT, EFFECTIVE, FAILS, CHECKED, ACCESSED, DOWN = range(7)
+SWRR_ROWS = 7
+
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_ALWAYS = 0xFFFFFFFFFFFFFFFF
+_TWO64 = 18446744073709551616.0
+_CHUNK = 1 << 18  # draws per vectorized step: bounds the temporaries to a few MiB
+
+
+def alias_build(weights: np.ndarray, threshold: np.ndarray, alias: np.ndarray) -> None:
+    """Fill Vose's alias table of ``weights`` (non-negative, finite, positive sum)."""
+    weights, threshold, alias = np.asarray(weights), np.asarray(threshold), np.asarray(alias)
+    n = weights.shape[0]
+    if threshold.shape[0] != n or alias.shape[0] != n:
+        raise ValueError("threshold and alias must have the length of weights")
+    if n == 0:
+        raise ValueError("no weights")
+    w = weights.tolist()
+    total = 0.0
+    fallback = -1
+    for i, x in enumerate(w):
+        total += x
+        if fallback < 0 and x > 0.0:
+            fallback = i
+    if not (0.0 < total < 1.8e308):
+        raise ValueError(f"the weights must have a positive finite sum, got {total!r}")
+    thr = [0] * n
+    ali = [0] * n
+    p = [(x / total) * n for x in w]
+    small = [i for i in range(n) if p[i] < 1.0]
+    large = [i for i in range(n) if not p[i] < 1.0]
+    while small and large:
+        s = small.pop()
+        l = large.pop()
+        thr[s] = int(p[s] * _TWO64)
+        ali[s] = l
+        p[l] = (p[l] + p[s]) - 1.0
+        if p[l] < 1.0:
+            small.append(l)
+        else:
+            large.append(l)
+    while large:
+        l = large.pop()
+        thr[l] = _ALWAYS
+        ali[l] = l
+    while small:
+        s = small.pop()
+        if w[s] > 0.0:
+            thr[s] = _ALWAYS
+            ali[s] = s
+        else:
+            thr[s] = 0
+            ali[s] = fallback
+    threshold[:] = thr
+    alias[:] = ali
+
+
+def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.ndarray) -> None:
+    """Fill ``out`` with alias draws from the SplitMix64 stream keyed by ``seed``."""
+    threshold, alias, out = np.asarray(threshold), np.asarray(alias), np.asarray(out)
+    n = threshold.shape[0]
+    if alias.shape[0] != n:
+        raise ValueError("threshold and alias differ in length")
+    if n == 0 or n > 0xFFFFFFFF:
+        raise ValueError("the table must have between 1 and 2**32 - 1 columns")
+    seed = np.uint64(seed)
+    m = np.uint64(n)
+    s30, s27, s31, s32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+    size = out.shape[0]
+    for start in range(0, size, _CHUNK):
+        stop = min(start + _CHUNK, size)
+        # Array arithmetic on uint64 wraps modulo 2**64 (NumPy warns only for scalars).
+        z = np.arange(start + 1, stop + 1, dtype=np.uint64)
+        z *= _GAMMA
+        z += seed
+        z ^= z >> s30
+        z *= _MIX1
+        z ^= z >> s27
+        z *= _MIX2
+        z ^= z >> s31
+        t = (z & _LOW32) * m
+        col = ((z >> s32) * m + (t >> s32)) >> s32
+        col = col.astype(np.intp)
+        keep = (z * m) < threshold[col]
+        out[start:stop] = np.where(keep, col, alias[col])
+
+
+def _swrr_step(weight, current, effective, fails, checked, down, now, max_fails, fail_timeout):
+    # ngx_http_upstream_get_peer (src/http/ngx_http_upstream_round_robin.c), line by line.
+    best = -1
+    total = 0
+    for i in range(len(weight)):
+        if down[i]:
+            continue
+        if max_fails and fails[i] >= max_fails and now - checked[i] <= fail_timeout:
+            continue
+        current[i] += effective[i]
+        total += effective[i]
+        if effective[i] < weight[i]:
+            effective[i] += 1
+        if best == -1 or current[i] > current[best]:
+            best = i
+    if best == -1:
+        return -1
+    current[best] -= total
+    if now - checked[best] > fail_timeout:
+        checked[best] = now
+    return best
+
+
+def _check_state(state: np.ndarray) -> np.ndarray:
+    state = np.asarray(state)
+    if state.ndim != 2 or state.shape[0] != SWRR_ROWS:
+        raise ValueError(f"the state must have {SWRR_ROWS} rows")
+    return state
+
+
+def _store(state: np.ndarray, current: list, effective: list, checked: list) -> None:
+    state[CURRENT] = current
+    state[EFFECTIVE] = effective
+    state[CHECKED] = checked
+
+
+def swrr_next(state: np.ndarray, now: int, max_fails: int, fail_timeout: int) -> int:
+    """One nginx smooth weighted round robin choice, updating ``state``; -1 if none is up."""
+    state = _check_state(state)
+    weight, current, effective, fails, checked, _, down = state.tolist()
+    best = _swrr_step(weight, current, effective, fails, checked, down, now, max_fails, fail_timeout)
+    _store(state, current, effective, checked)
+    return best
+
+
+def swrr_next_many(state: np.ndarray, now: int, max_fails: int, fail_timeout: int, out: np.ndarray) -> int:
+    """Fill ``out`` with successive choices; returns how many were made before none was up."""
+    state, out = _check_state(state), np.asarray(out)
+    weight, current, effective, fails, checked, _, down = state.tolist()
+    chosen = []
+    for _ in range(out.shape[0]):
+        best = _swrr_step(weight, current, effective, fails, checked, down, now, max_fails, fail_timeout)
+        if best < 0:
+            break
+        chosen.append(best)
+    _store(state, current, effective, checked)
+    out[: len(chosen)] = chosen
+    return len(chosen)
+
+
+def least_loaded(active: np.ndarray, weight: np.ndarray, available: np.ndarray, start: int) -> int:
+    """Index of the available node with the least ``active / weight``, scanning cyclically
+    from ``start`` (ties go to the first met); -1 if none is available."""
+    active, weight, available = np.asarray(active), np.asarray(weight), np.asarray(available)
+    n = active.shape[0]
+    if weight.shape[0] != n or available.shape[0] != n:
+        raise ValueError("active, weight and available differ in length")
+    if n == 0:
+        return -1
+    if start < 0 or start >= n:
+        raise ValueError("start out of range")
+    a = active.tolist()
+    w = weight.tolist()
+    up = available.tolist()
+    best = -1
+    for j in range(n):
+        i = start + j
+        if i >= n:
+            i -= n
+        if not up[i]:
+            continue
+        if best < 0 or float(a[i]) * w[best] < float(a[best]) * w[i]:
+            best = i
+    return best

@@ -1,0 +1,770 @@
+"""Online load balancers with in-flight counting, latency tracking and passive health.
+
+Every balancer hands out nodes through a lease::
+
+    with lb.acquire() as node:          # counts the request in flight
+        send(node, request)             # an exception here counts as a failure
+
+- :class:`RoundRobin`: nginx's smooth weighted round robin over the available nodes.
+- :class:`RandomChoice`: a random node in proportion to its weight.
+- :class:`LeastConnections`: the node with the fewest requests in flight per unit of
+  weight (ties rotate).
+- :class:`PowerOfTwoChoices`: Envoy's least-request: the better of two random nodes by
+  ``weight / (in_flight + 1) ** bias``.
+- :class:`PeakEWMA`: Finagle's peak-EWMA: the better of two random nodes by
+  ``peak-sensitive decaying latency * (in_flight + 1)``.
+- :class:`ConsistentBalancer`: a key's node from a consistent-hashing router, with
+  HAProxy's bounded loads over in-flight requests and failover along the key's replicas.
+
+Health is nginx's passive check: ``max_fails`` failures within ``fail_timeout`` seconds
+take a node out for ``fail_timeout`` seconds; after that it gets requests again, and a
+failure of its first request takes it out again at once (a success clears it).
+:meth:`~Balancer.mark_down` / :meth:`~Balancer.mark_up` are the operator's switch.
+When no node is available, :meth:`~Balancer.acquire` raises :class:`NoAvailableNode`.
+
+All balancers are thread-safe: one lock guards the choice and the counters.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from . import _select
+from .select import _is_real, check_clock, check_health_params, parse_weights, resolve_rng
+
+__all__ = [
+    "Balancer",
+    "ConsistentBalancer",
+    "LeastConnections",
+    "Lease",
+    "NoAvailableNode",
+    "PeakEWMA",
+    "PowerOfTwoChoices",
+    "RandomChoice",
+    "RoundRobin",
+]
+
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+
+class NoAvailableNode(LookupError):
+    """Every node is down: marked down, or out after failing (passive health)."""
+
+
+def _parse_nodes(nodes: Any, *, integer: bool = False) -> tuple[tuple, list]:
+    """``(names, weights)`` of an iterable of names (weight 1) or a mapping name -> weight."""
+    if isinstance(nodes, Mapping):
+        names, values = parse_weights(nodes, "nodes")
+        for name, value in zip(names, values):
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"weight of {name!r} is {value!r}; weights must be finite and > 0")
+            if integer and not float(value).is_integer():
+                raise ValueError(f"weight of {name!r} is {value!r}; this balancer needs integer weights")
+        values = [int(v) if integer else float(v) for v in values]
+    elif isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
+        raise TypeError(f"nodes must be an iterable of names or a mapping name -> weight, got {type(nodes).__name__}")
+    else:
+        names = tuple(nodes)
+        values = [1 if integer else 1.0] * len(names)
+    if not names:
+        raise ValueError("no nodes")
+    try:
+        unique = len(set(names))
+    except TypeError as exc:
+        raise TypeError(f"node names must be hashable: {exc}") from None
+    if unique != len(names):
+        raise ValueError("duplicate node names")
+    return names, values
+
+
+class _Bits:
+    """64-bit words from a Generator, drawn in blocks (one Generator call per 512 words)."""
+
+    __slots__ = ("_buffer", "_gen")
+
+    def __init__(self, rng: Any) -> None:
+        self._gen = resolve_rng(rng)
+        self._buffer: list[int] = []
+
+    def next(self) -> int:
+        if not self._buffer:
+            block = self._gen.integers(0, 2**64, size=512, dtype=np.uint64).tolist()
+            block.reverse()
+            self._buffer = block
+        return self._buffer.pop()
+
+
+class Lease:
+    """One request in flight on :attr:`node`; release it exactly once.
+
+    ``with balancer.acquire() as node:`` releases on exit: an :class:`Exception`
+    inside counts as a failure of the node and propagates; a ``BaseException`` that
+    is not an ``Exception`` (KeyboardInterrupt, task cancellation, ...) releases
+    without blaming the node.
+    """
+
+    __slots__ = ("_balancer", "_done", "index", "node", "start")
+
+    def __init__(self, balancer: Balancer, index: int, node: Hashable, start: float) -> None:
+        self._balancer = balancer
+        self.index = index
+        self.node = node
+        self.start = start
+        self._done = False
+
+    def __enter__(self) -> Hashable:
+        return self.node
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        self.release(failed=exc_type is not None and issubclass(exc_type, Exception))
+        return False
+
+    def release(self, *, failed: bool = False) -> None:
+        """End the request; ``failed=True`` counts a failure. Later calls do nothing."""
+        if self._done:
+            return
+        self._done = True
+        self._balancer._release(self.index, self.start, failed)
+
+    def __repr__(self) -> str:
+        state = "released" if self._done else "in flight"
+        return f"<Lease {self.node!r} {state}>"
+
+
+class Balancer:
+    """Base of the online balancers: counters, health, leases. Not used directly.
+
+    Parameters
+    ----------
+    nodes : iterable of names or mapping name -> weight
+        Weights are positive and finite (default 1).
+    max_fails : int
+        Failures within ``fail_timeout`` that take a node out (default 1, as nginx);
+        0 turns passive health off.
+    fail_timeout : float
+        Seconds: the window for counting failures and how long a node stays out
+        (default 10, as nginx).
+    clock : callable, optional
+        Returns seconds; default :func:`time.monotonic`. Latencies and health use it.
+    """
+
+    _integer_weights = False
+
+    def __init__(
+        self,
+        nodes: Mapping[Hashable, float] | Iterable[Hashable],
+        *,
+        max_fails: int = 1,
+        fail_timeout: float = 10.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        names, weights = _parse_nodes(nodes, integer=self._integer_weights)
+        self._max_fails, self._fail_timeout = check_health_params(max_fails, fail_timeout)
+        self._clock = check_clock(clock)
+        self._lock = threading.Lock()
+        self._names: tuple = ()
+        self._index: dict = {}
+        self._weight = np.empty(0, dtype=np.float64)
+        self._active = np.empty(0, dtype=np.int64)
+        self._up = np.empty(0, dtype=np.uint8)
+        self._manual_down: list[bool] = []
+        self._gone: list[bool] = []
+        self._down_until: list[float | None] = []
+        self._fails: list[int] = []
+        self._window: list[float] = []
+        self._probation: list[bool] = []
+        self._expiries: list[tuple[float, int]] = []
+        self._next_expiry = math.inf
+        self._n_up = 0
+        self._total = 0
+        self._append(names, weights)
+        self._changed()
+
+    # -- node table ---------------------------------------------------------------
+
+    def _append(self, names: tuple, weights: list) -> None:
+        """Add nodes at the end (indices never move, so leases stay valid)."""
+        start = len(self._names)
+        self._names = self._names + tuple(names)
+        for offset, name in enumerate(names):
+            self._index[name] = start + offset
+        k = len(names)
+        self._weight = np.concatenate([self._weight, np.asarray(weights, dtype=np.float64)])
+        self._active = np.concatenate([self._active, np.zeros(k, dtype=np.int64)])
+        self._up = np.concatenate([self._up, np.ones(k, dtype=np.uint8)])
+        # Kernels take memoryviews: ~5x cheaper to pass than the arrays, and their
+        # item updates from Python are ~2x cheaper than the arrays'.
+        self._weight_mv = memoryview(self._weight)
+        self._active_mv = memoryview(self._active)
+        self._up_mv = memoryview(self._up)
+        self._manual_down += [False] * k
+        self._gone += [False] * k
+        self._down_until += [None] * k
+        self._fails += [0] * k
+        self._window += [0.0] * k
+        self._probation += [False] * k
+        self._n_up += k
+
+    def _changed(self) -> None:
+        """Hook: the set of available nodes changed (called under the lock)."""
+
+    def _set_up(self, i: int, up: bool) -> bool:
+        if bool(self._up_mv[i]) == up:
+            return False
+        self._up_mv[i] = 1 if up else 0
+        self._n_up += 1 if up else -1
+        return True
+
+    def _should_be_up(self, i: int) -> bool:
+        return not (self._manual_down[i] or self._gone[i] or self._down_until[i] is not None)
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def nodes(self) -> tuple:
+        """The nodes' names, in index order."""
+        with self._lock:
+            self._prepare()
+            return tuple(name for name, gone in zip(self._names, self._gone) if not gone)
+
+    @property
+    def in_flight(self) -> dict:
+        """A snapshot: name -> requests in flight (acquired and not yet released).
+
+        A node removed from a :class:`ConsistentBalancer`'s router stays listed while
+        it has requests in flight.
+        """
+        with self._lock:
+            self._prepare()
+            counts = self._active.tolist()
+            return {name: c for name, c, gone in zip(self._names, counts, self._gone) if not gone or c}
+
+    @property
+    def available(self) -> tuple:
+        """The nodes that can be chosen now."""
+        now = self._clock()
+        with self._lock:
+            self._prepare()
+            self._expire(now)
+            return tuple(name for name, up in zip(self._names, self._up.tolist()) if up)
+
+    def is_up(self, name: Hashable) -> bool:
+        """True if ``name`` can be chosen now."""
+        now = self._clock()
+        with self._lock:
+            i = self._i(name)
+            self._expire(now)
+            return bool(self._up_mv[i])
+
+    def _i(self, name: Hashable) -> int:
+        """The index of a current node (call under the lock)."""
+        self._prepare()
+        try:
+            i = self._index[name]
+        except (KeyError, TypeError):
+            raise KeyError(f"unknown node {name!r}") from None
+        if self._gone[i]:
+            raise KeyError(f"unknown node {name!r} (removed from the router)")
+        return i
+
+    def acquire(self, key: Any = None) -> Lease:
+        """Choose a node and count a request in flight on it.
+
+        Parameters
+        ----------
+        key : optional
+            Routing key (used by :class:`ConsistentBalancer`, ignored by the others).
+
+        Returns
+        -------
+        Lease
+            A context manager whose ``__enter__`` returns the node's name; or call
+            ``lease.release(failed=...)`` yourself.
+
+        Raises
+        ------
+        NoAvailableNode
+            Every node is down.
+        """
+        now = self._clock()
+        with self._lock:
+            self._prepare()
+            if now >= self._next_expiry:
+                self._expire(now)
+            if not self._n_up:
+                raise NoAvailableNode(f"all {len(self._gone) - sum(self._gone)} nodes are down")
+            i = self._choose(key, now)
+            self._active_mv[i] += 1
+            self._total += 1
+        return Lease(self, i, self._names[i], now)
+
+    def _prepare(self) -> None:
+        """Hook run under the lock before a choice (ConsistentBalancer follows its router)."""
+
+    def _release(self, i: int, start: float, failed: bool) -> None:
+        now = self._clock()
+        with self._lock:
+            self._active_mv[i] -= 1
+            self._total -= 1
+            self._observe(i, now - start, now)
+            if failed:
+                self._failure(i, now)
+            elif self._probation[i]:
+                self._probation[i] = False
+                self._fails[i] = 0
+
+    def _observe(self, i: int, latency: float, now: float) -> None:
+        """Hook: a request to node i took ``latency`` seconds (called under the lock)."""
+
+    def report_failure(self, name: Hashable) -> None:
+        """Count a failure of ``name`` outside a lease (e.g. a bad response)."""
+        now = self._clock()
+        with self._lock:
+            self._failure(self._i(name), now)
+
+    def mark_down(self, name: Hashable) -> None:
+        """Take ``name`` out until :meth:`mark_up` (requests in flight finish normally)."""
+        with self._lock:
+            i = self._i(name)
+            self._manual_down[i] = True
+            if self._set_up(i, False):
+                self._changed()
+
+    def mark_up(self, name: Hashable) -> None:
+        """Put ``name`` back, forgetting its failures and any passive down time."""
+        with self._lock:
+            i = self._i(name)
+            self._manual_down[i] = False
+            self._down_until[i] = None
+            self._fails[i] = 0
+            self._probation[i] = False
+            if self._set_up(i, self._should_be_up(i)):
+                self._changed()
+
+    # -- passive health (under the lock) -------------------------------------------
+
+    def _failure(self, i: int, now: float) -> None:
+        if not self._max_fails or self._down_until[i] is not None:
+            return
+        if self._probation[i]:
+            self._take_out(i, now)
+            return
+        if self._fails[i] == 0 or now - self._window[i] > self._fail_timeout:
+            self._window[i] = now
+            self._fails[i] = 0
+        self._fails[i] += 1
+        if self._fails[i] >= self._max_fails:
+            self._take_out(i, now)
+
+    def _take_out(self, i: int, now: float) -> None:
+        until = now + self._fail_timeout
+        self._down_until[i] = until
+        self._fails[i] = 0
+        self._probation[i] = True
+        heapq.heappush(self._expiries, (until, i))
+        self._next_expiry = self._expiries[0][0]
+        if self._set_up(i, False):
+            self._changed()
+
+    def _expire(self, now: float) -> None:
+        changed = False
+        heap = self._expiries
+        while heap and heap[0][0] <= now:
+            until, i = heapq.heappop(heap)
+            if self._down_until[i] == until:
+                self._down_until[i] = None
+                changed |= self._set_up(i, self._should_be_up(i))
+        self._next_expiry = heap[0][0] if heap else math.inf
+        if changed:
+            self._changed()
+
+    def _choose(self, key: Any, now: float) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(nodes={len(self)}, available={self._n_up}, in_flight={self._total})"
+
+
+class RoundRobin(Balancer):
+    """nginx's smooth weighted round robin over the available nodes.
+
+    Weights must be integers (nginx's ``weight=``); equal weights rotate in order.
+
+    Examples
+    --------
+    >>> from fastring import RoundRobin
+    >>> lb = RoundRobin({"a": 2, "b": 1})
+    >>> picks = []
+    >>> for _ in range(6):
+    ...     with lb.acquire() as node:
+    ...         picks.append(node)
+    >>> "".join(picks)
+    'abaaba'
+    >>> lb.mark_down("a")
+    >>> with lb.acquire() as node:
+    ...     node
+    'b'
+    >>> lb.in_flight
+    {'a': 0, 'b': 0}
+    """
+
+    _integer_weights = True
+
+    def _changed(self) -> None:
+        n = len(self._names)
+        if getattr(self, "_state", None) is None or self._state.shape[1] != n:
+            state = np.zeros((_select.SWRR_ROWS, n), dtype=np.int64)
+            state[0] = self._weight.astype(np.int64)  # WEIGHT
+            state[2] = state[0]  # EFFECTIVE
+            self._state = state
+            self._state_mv = memoryview(state)
+        self._state[6] = 1 - self._up  # DOWN
+
+    def _choose(self, key: Any, now: float) -> int:
+        # Health is this class's; nginx's own failure handling is off (max_fails=0).
+        return _select.swrr_next(self._state_mv, 0, 0, 0)
+
+
+class RandomChoice(Balancer):
+    """A random available node, in proportion to its weight.
+
+    Parameters
+    ----------
+    nodes, max_fails, fail_timeout, clock
+        See :class:`Balancer`.
+    rng : None, int or numpy.random.Generator
+        Source of randomness (64-bit words drawn in blocks of 512).
+
+    Examples
+    --------
+    >>> from fastring import RandomChoice
+    >>> lb = RandomChoice({"a": 3, "b": 1}, rng=7)
+    >>> picks = []
+    >>> for _ in range(1000):
+    ...     with lb.acquire() as node:
+    ...         picks.append(node)
+    >>> 0.7 < picks.count("a") / 1000 < 0.8
+    True
+    """
+
+    def __init__(self, nodes: Any, *, rng: Any = None, **kwargs: Any) -> None:
+        self._bits = _Bits(rng)
+        super().__init__(nodes, **kwargs)
+
+    def _changed(self) -> None:
+        up = np.flatnonzero(self._up)
+        self._up_list = up.tolist()
+        w = self._weight[up]
+        if len(up) and not (w == w[0]).all():
+            threshold = np.empty(len(up), dtype=np.uint64)
+            alias = np.empty(len(up), dtype=np.int64)
+            _select.alias_build(np.ascontiguousarray(w), threshold, alias)
+            self._table: tuple | None = (threshold.tolist(), alias.tolist())
+        else:
+            self._table = None
+
+    def _choose(self, key: Any, now: float) -> int:
+        # The alias draw of the kernels, on one word: column = high word of r * m,
+        # coin = its low word.
+        up = self._up_list
+        x = self._bits.next() * len(up)
+        col = x >> 64
+        if self._table is not None:
+            threshold, alias = self._table
+            if (x & _M64) >= threshold[col]:
+                col = alias[col]
+        return up[col]
+
+
+class LeastConnections(Balancer):
+    """The available node with the fewest requests in flight per unit of weight.
+
+    Ties go round-robin: each scan starts after the node chosen last.
+
+    Examples
+    --------
+    >>> from fastring import LeastConnections
+    >>> lb = LeastConnections({"a": 2, "b": 1})
+    >>> leases = [lb.acquire() for _ in range(3)]
+    >>> [lease.node for lease in leases]
+    ['a', 'b', 'a']
+    >>> lb.in_flight
+    {'a': 2, 'b': 1}
+    >>> for lease in leases:
+    ...     lease.release()
+    """
+
+    def __init__(self, nodes: Any, **kwargs: Any) -> None:
+        self._start = 0
+        super().__init__(nodes, **kwargs)
+
+    def _choose(self, key: Any, now: float) -> int:
+        i = _select.least_loaded(self._active_mv, self._weight_mv, self._up_mv, self._start)
+        self._start = i + 1 if i + 1 < len(self._names) else 0
+        return i
+
+
+class _TwoChoices(Balancer):
+    def __init__(self, nodes: Any, *, rng: Any = None, **kwargs: Any) -> None:
+        self._bits = _Bits(rng)
+        super().__init__(nodes, **kwargs)
+
+    def _changed(self) -> None:
+        self._up_list = np.flatnonzero(self._up).tolist()
+
+    def _candidates(self) -> tuple[int, int]:
+        """Two distinct random available nodes from one 64-bit word (needs >= 2)."""
+        up = self._up_list
+        m = len(up)
+        x = self._bits.next() * m
+        a = x >> 64
+        b = ((x & _M64) * (m - 1)) >> 64  # the low word is uniform given a
+        if b >= a:
+            b += 1
+        return up[a], up[b]
+
+
+class PowerOfTwoChoices(_TwoChoices):
+    """Envoy's least-request balancer: the better of two random available nodes.
+
+    A node's score is ``weight / (in_flight + 1) ** bias``; the higher score wins and
+    a tie goes to the first candidate.
+
+    Parameters
+    ----------
+    nodes, max_fails, fail_timeout, clock
+        See :class:`Balancer`.
+    bias : float
+        Envoy's ``active_request_bias`` (default 1.0); 0 ignores the load.
+    rng : None, int or numpy.random.Generator
+        Source of randomness.
+
+    Examples
+    --------
+    >>> from fastring import PowerOfTwoChoices
+    >>> lb = PowerOfTwoChoices(["a", "b"], rng=1)
+    >>> first = lb.acquire()
+    >>> with lb.acquire() as node:      # the other node has nothing in flight
+    ...     node != first.node
+    True
+    >>> first.release()
+    """
+
+    def __init__(self, nodes: Any, *, bias: float = 1.0, rng: Any = None, **kwargs: Any) -> None:
+        if not _is_real(bias) or not (0 <= bias < math.inf):
+            raise ValueError(f"bias must be a finite number >= 0, got {bias!r}")
+        self._bias = float(bias)
+        super().__init__(nodes, rng=rng, **kwargs)
+
+    def _choose(self, key: Any, now: float) -> int:
+        if len(self._up_list) == 1:
+            return self._up_list[0]
+        a, b = self._candidates()
+        active, weight = self._active_mv, self._weight_mv
+        if self._bias == 1.0:
+            # w_b / (n_b + 1) > w_a / (n_a + 1), without divisions.
+            better = weight[b] * (active[a] + 1) > weight[a] * (active[b] + 1)
+        else:
+            better = weight[b] / (active[b] + 1) ** self._bias > weight[a] / (active[a] + 1) ** self._bias
+        return b if better else a
+
+
+class PeakEWMA(_TwoChoices):
+    """Finagle's peak-EWMA balancer: the cheaper of two random available nodes.
+
+    A node's cost is its peak-sensitive latency average times ``in_flight + 1``,
+    divided by its weight. The average jumps up to any slower latency at once and
+    decays towards faster ones with time constant ``decay_time``; a node that has
+    never answered costs 0 when idle and a huge penalty when busy, as in Finagle.
+
+    Parameters
+    ----------
+    nodes, max_fails, fail_timeout, clock
+        See :class:`Balancer`.
+    decay_time : float
+        Seconds (default 10, Finagle's default).
+    rng : None, int or numpy.random.Generator
+        Source of randomness.
+
+    Examples
+    --------
+    >>> from fastring import PeakEWMA
+    >>> t = [0.0]                                   # a clock we move by hand
+    >>> lb = PeakEWMA(["fast", "slow"], clock=lambda: t[0], rng=0)
+    >>> leases = {lease.node: lease for lease in (lb.acquire(), lb.acquire())}
+    >>> sorted(leases)                              # the busy node costs a penalty
+    ['fast', 'slow']
+    >>> t[0] = 0.01; leases["fast"].release()
+    >>> t[0] = 0.50; leases["slow"].release()
+    >>> with lb.acquire() as node:
+    ...     node
+    'fast'
+    >>> {name: round(rtt, 2) for name, rtt in lb.latencies.items()}
+    {'fast': 0.01, 'slow': 0.5}
+    """
+
+    # Finagle's Long.MaxValue >> 16 nanoseconds is ~1.4e5 s; any cost far above real
+    # latencies works, small enough that adding the in-flight count stays exact.
+    PENALTY = float(2**40)
+
+    def __init__(self, nodes: Any, *, decay_time: float = 10.0, rng: Any = None, **kwargs: Any) -> None:
+        if not _is_real(decay_time) or not (0 < decay_time < math.inf):
+            raise ValueError(f"decay_time must be a positive number of seconds, got {decay_time!r}")
+        self._decay = float(decay_time)
+        self._cost: list[float] = []
+        self._stamp: list[float] = []
+        super().__init__(nodes, rng=rng, **kwargs)
+
+    def _append(self, names: tuple, weights: list) -> None:
+        super()._append(names, weights)
+        start = self._clock()
+        self._cost += [0.0] * len(names)
+        self._stamp += [start] * len(names)
+
+    def _observe(self, i: int, rtt: float, now: float) -> None:
+        # Finagle PeakEwma.Metric.observe: jump to a peak, else decay towards rtt.
+        elapsed = now - self._stamp[i]
+        w = math.exp(-elapsed / self._decay) if elapsed > 0 else 1.0
+        if rtt > self._cost[i]:
+            self._cost[i] = rtt
+        else:
+            self._cost[i] = self._cost[i] * w + rtt * (1.0 - w)
+        self._stamp[i] = now
+
+    def _load(self, i: int, now: float) -> float:
+        # Finagle PeakEwma.Metric.get: decay first (observe 0), then scale by pending + 1.
+        self._observe(i, 0.0, now)
+        cost, pending = self._cost[i], self._active_mv[i]
+        if cost == 0.0 and pending:
+            return (self.PENALTY + pending) / self._weight_mv[i]
+        return cost * (pending + 1) / self._weight_mv[i]
+
+    def _choose(self, key: Any, now: float) -> int:
+        if len(self._up_list) == 1:
+            return self._up_list[0]
+        a, b = self._candidates()
+        return b if self._load(b, now) < self._load(a, now) else a
+
+    @property
+    def latencies(self) -> dict:
+        """name -> current peak-EWMA latency estimate in seconds (not decayed to now)."""
+        with self._lock:
+            return {name: c for name, c, gone in zip(self._names, self._cost, self._gone) if not gone}
+
+
+class ConsistentBalancer(Balancer):
+    """A key's node from a consistent-hashing router, with bounded loads and failover.
+
+    Each key goes to its router node unless that node is down or full; then to the
+    next of the key's replicas (``router.replicas(key, n)``, in preference order) that
+    is neither. Node ``i`` is full when it already has ``ceil(load_factor *
+    (in_flight + 1) * w_i / W)`` requests in flight, where ``in_flight`` counts every
+    node and ``W`` is the total weight of the available nodes: HAProxy's
+    ``hash-balance-factor`` ("Consistent Hashing with Bounded Loads", Mirrokni, Thorup
+    & Zadimoghaddam) over requests in flight. Some available node always has room.
+
+    Parameters
+    ----------
+    router
+        Any router with ``nodes`` (tuple of names), ``lookup(key) -> name`` and
+        ``replicas(key, n) -> sequence of names``, such as :class:`fastring.HashRing`.
+        Its ``weights`` (aligned with ``nodes``), if it has them, weigh the
+        capacities; otherwise every node weighs 1. Nodes added to or removed from the
+        router are followed on the next :meth:`acquire`.
+    load_factor : float or None
+        At least 1 (default 1.25, HAProxy's ``hash-balance-factor 125``); ``None``
+        means no bound (fail over only when a node is down).
+    max_fails, fail_timeout, clock
+        See :class:`Balancer`.
+
+    Examples
+    --------
+    >>> from fastring import ConsistentBalancer, HashRing
+    >>> ring = HashRing(["a", "b", "c"])
+    >>> lb = ConsistentBalancer(ring, load_factor=1.0)
+    >>> with lb.acquire("user:42") as node:
+    ...     node == ring.lookup("user:42")
+    True
+    >>> lb.mark_down(ring.lookup("user:42"))
+    >>> with lb.acquire("user:42") as node:           # the key's next replica
+    ...     node == ring.replicas("user:42", 2)[1]
+    True
+    """
+
+    def __init__(self, router: Any, load_factor: float | None = 1.25, **kwargs: Any) -> None:
+        for attribute in ("nodes", "lookup", "replicas"):
+            if not hasattr(router, attribute):
+                raise TypeError(f"router has no {attribute!r}: it needs nodes, lookup(key) and replicas(key, n)")
+        if load_factor is not None and (not _is_real(load_factor) or not (1 <= load_factor < math.inf)):
+            raise ValueError(f"load_factor must be a finite number >= 1 or None, got {load_factor!r}")
+        self._router = router
+        self._load_factor = None if load_factor is None else float(load_factor)
+        self._seen = router.nodes
+        super().__init__(self._router_nodes(), **kwargs)
+
+    def _router_nodes(self) -> dict:
+        names = tuple(self._router.nodes)
+        weights = getattr(self._router, "weights", None)
+        try:
+            weights = [float(w) for w in weights] if weights is not None else None
+        except (TypeError, ValueError):
+            weights = None
+        if weights is None or len(weights) != len(names) or not all(0 < w < math.inf for w in weights):
+            weights = [1.0] * len(names)
+        if len(set(names)) != len(names):
+            raise ValueError("the router has duplicate node names")
+        return dict(zip(names, weights))
+
+    @property
+    def router(self) -> Any:
+        """The router this balancer follows."""
+        return self._router
+
+    @property
+    def load_factor(self) -> float | None:
+        return self._load_factor
+
+    def _prepare(self) -> None:
+        nodes = self._router.nodes
+        if nodes is self._seen or nodes == self._seen:
+            return
+        current = self._router_nodes()
+        new = [name for name in current if name not in self._index]
+        if new:
+            self._append(tuple(new), [current[name] for name in new])
+        for name, i in self._index.items():
+            self._gone[i] = name not in current
+            if name in current:
+                self._weight_mv[i] = current[name]
+            self._set_up(i, self._should_be_up(i))
+        self._seen = nodes
+        self._changed()
+
+    def _changed(self) -> None:
+        self._up_weight = math.fsum(self._weight[self._up.astype(bool)].tolist())
+
+    def _choose(self, key: Any, now: float) -> int:
+        if key is None:
+            raise TypeError("ConsistentBalancer.acquire needs a key")
+        up, active, weight, index = self._up_mv, self._active_mv, self._weight_mv, self._index
+        lf = self._load_factor
+        # Node i has room while active[i] < ceil(slots * w_i).
+        slots = 0.0 if lf is None else lf * (self._total + 1) / self._up_weight
+        i = index[self._router.lookup(key)]
+        if up[i] and (lf is None or active[i] < math.ceil(slots * weight[i])):
+            return i
+        for name in self._router.replicas(key, len(self._seen)):
+            i = index[name]
+            if up[i] and (lf is None or active[i] < math.ceil(slots * weight[i])):
+                return i
+        # A router that lists fewer replicas than nodes: the least loaded available node.
+        return _select.least_loaded(self._active_mv, self._weight_mv, self._up_mv, 0)

@@ -1,0 +1,542 @@
+"""Weighted selection: the alias-method sampler and nginx's smooth weighted round robin.
+
+:class:`WeightedSampler` draws node indices in proportion to weights (Vose's alias
+method, with or without replacement); :class:`SmoothWeightedRoundRobin` is nginx's
+deterministic weighted rotation. Both run on the live twin's kernels
+(``fastring._select``); both twins give the same results for the same inputs and seed.
+
+Anything random takes ``rng``: ``None`` (a process-wide generator seeded from the
+operating system), an ``int`` seed (``numpy.random.default_rng(seed)``) or a
+``numpy.random.Generator``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from . import _select
+
+__all__ = ["SmoothWeightedRoundRobin", "WeightedSampler"]
+
+_default_rng: np.random.Generator | None = None
+_default_rng_lock = threading.Lock()
+
+
+def _reset_default_rng() -> None:
+    global _default_rng
+    _default_rng = None
+
+
+if hasattr(os, "register_at_fork"):
+    # A forked child must not replay its parent's stream.
+    os.register_at_fork(after_in_child=_reset_default_rng)
+
+
+def resolve_rng(rng: Any) -> np.random.Generator:
+    """``None`` -> the process-wide generator, ``int`` -> ``default_rng(seed)``, a Generator -> itself."""
+    global _default_rng
+    if rng is None:
+        gen = _default_rng
+        if gen is None:
+            with _default_rng_lock:
+                if _default_rng is None:
+                    _default_rng = np.random.default_rng()
+                gen = _default_rng
+        return gen
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}"
+    )
+
+
+def _draw_seed(gen: np.random.Generator) -> int:
+    # One full-range 64-bit draw (Generator.integers over [0, 2**64) returns the bit
+    # generator's next_uint64 as it is).
+    return int(gen.integers(0, 2**64, dtype=np.uint64))
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def parse_weights(weights: Any, what: str = "weights") -> tuple[tuple, list]:
+    """``(names, values)`` of a mapping name -> weight or a sequence of weights.
+
+    A sequence's names are its indices. The values are checked to be real numbers
+    (not bool, not str); their range is checked by the caller.
+    """
+    if isinstance(weights, Mapping):
+        names = tuple(weights.keys())
+        values = list(weights.values())
+    elif isinstance(weights, np.ndarray):
+        if weights.ndim != 1:
+            raise ValueError(f"{what} must be one-dimensional, got shape {weights.shape}")
+        if weights.dtype.kind not in "iuf":
+            raise TypeError(f"{what} must be numbers, got an array of dtype {weights.dtype}")
+        values = weights.tolist()
+        names = tuple(range(len(values)))
+    elif isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+        raise TypeError(f"{what} must be a sequence of numbers or a mapping name -> number, got {type(weights).__name__}")
+    else:
+        values = list(weights)
+        names = tuple(range(len(values)))
+    if not values:
+        raise ValueError(f"{what} are empty")
+    for name, value in zip(names, values):
+        if not _is_real(value):
+            raise TypeError(f"weight of {name!r} must be a real number, got {type(value).__name__}")
+    return names, values
+
+
+def _size_shape(size: Any) -> tuple[int, ...]:
+    if isinstance(size, (int, np.integer)) and not isinstance(size, (bool, np.bool_)):
+        shape: tuple[int, ...] = (int(size),)
+    elif isinstance(size, tuple) and all(isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in size):
+        shape = tuple(int(s) for s in size)
+    else:
+        raise TypeError(f"size must be an int or a tuple of ints, got {size!r}")
+    if any(s < 0 for s in shape):
+        raise ValueError(f"size must not be negative, got {size!r}")
+    return shape
+
+
+class WeightedSampler:
+    """Draw indices in proportion to weights with Vose's alias method.
+
+    Building the table costs O(n); each draw costs O(1): one 64-bit random word
+    picks a column (its high part) and tosses the column's biased coin (its low
+    part). The table is built with the same float operations in the same order in
+    both twins, so it is identical everywhere.
+
+    Parameters
+    ----------
+    weights : sequence of numbers or mapping name -> number
+        Non-negative and finite, with a positive sum. Zero weights are allowed and
+        are never drawn. For a sequence, the names are the indices ``0 .. n-1``.
+
+    Raises
+    ------
+    ValueError
+        Empty weights, a negative, NaN or infinite weight, all weights zero, a sum
+        that overflows, or more than ``2**32 - 1`` weights.
+    TypeError
+        A weight that is not a real number (bool and str are refused).
+
+    See Also
+    --------
+    SmoothWeightedRoundRobin : a deterministic weighted rotation.
+
+    Notes
+    -----
+    ``sample`` draws ONE 64-bit word from ``rng`` per call, whatever ``size``, and
+    expands it with SplitMix64 (Steele, Lea & Flood 2014) into the per-draw words:
+    a counter-based stream, so a batch is a pure function of that word and both
+    twins (and any chunking of the work) give the same samples. Column and coin
+    come from the 128-bit product of the word and ``n``, so the probability of each
+    index is exact up to rounding of the weights to doubles (error below
+    ``n * 2**-52`` relative), with no modulo bias beyond ``n / 2**64``.
+
+    Examples
+    --------
+    >>> from fastring import WeightedSampler
+    >>> s = WeightedSampler({"a": 5, "b": 1, "c": 0})
+    >>> s.names
+    ('a', 'b', 'c')
+    >>> draws = s.sample(10_000, rng=42)
+    >>> draws.dtype, bool((draws != 2).all())
+    (dtype('int64'), True)
+    >>> round(float((draws == 0).mean()), 2)
+    0.83
+    >>> bool((s.sample(5, rng=7) == s.sample(5, rng=7)).all())   # same seed, same draws
+    True
+    >>> sorted(s.sample_names(2, rng=1, replace=False))          # distinct, by weight
+    ['a', 'b']
+    >>> s.pick_name(rng=3) in ("a", "b")
+    True
+    """
+
+    __slots__ = ("_alias", "_names", "_n_positive", "_threshold", "_weights", "__weakref__")
+
+    def __init__(self, weights: Mapping[Hashable, float] | Iterable[float]) -> None:
+        names, values = parse_weights(weights)
+        w = np.array(values, dtype=np.float64)
+        bad = ~np.isfinite(w) | (w < 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"weight of {names[i]!r} is {values[i]!r}; weights must be finite and >= 0")
+        if len(w) > 0xFFFFFFFF:
+            raise ValueError(f"at most 2**32 - 1 weights are supported, got {len(w)}")
+        n_positive = int(np.count_nonzero(w))
+        if n_positive == 0:
+            raise ValueError("all weights are zero")
+        threshold = np.empty(len(w), dtype=np.uint64)
+        alias = np.empty(len(w), dtype=np.int64)
+        _select.alias_build(w, threshold, alias)  # also refuses a sum that overflows
+        w.flags.writeable = False
+        threshold.flags.writeable = False
+        alias.flags.writeable = False
+        self._names = names
+        self._weights = w
+        self._threshold = threshold
+        self._alias = alias
+        self._n_positive = n_positive
+
+    @property
+    def names(self) -> tuple:
+        """The names, in index order (the indices themselves for a sequence)."""
+        return self._names
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The weights as a read-only float64 array."""
+        return self._weights
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Each index's probability: ``weights / weights.sum()``."""
+        return self._weights / math.fsum(self._weights.tolist())
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"WeightedSampler(n={len(self._names)}, positive={self._n_positive})"
+
+    def __reduce__(self) -> tuple:
+        if isinstance(self._names, tuple) and self._names == tuple(range(len(self._names))):
+            return (WeightedSampler, (self._weights.tolist(),))
+        return (WeightedSampler, (dict(zip(self._names, self._weights.tolist())),))
+
+    def sample(self, size: int | tuple[int, ...], *, rng: Any = None, replace: bool = True) -> np.ndarray:
+        """Draw indices in proportion to the weights.
+
+        Parameters
+        ----------
+        size : int or tuple of ints
+            Number (or shape) of draws. Without replacement, an int at most the
+            number of positive weights.
+        rng : None, int or numpy.random.Generator
+            Source of randomness (see the module docstring).
+        replace : bool
+            ``False`` draws distinct indices (Efraimidis–Spirakis): the result is in
+            the order of successive weighted draws without replacement.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 indices of shape ``size``.
+
+        Notes
+        -----
+        With replacement, one 64-bit word is drawn from ``rng`` per call. Without,
+        one standard exponential per weight ``E_i``; the result is the ``size``
+        indices of smallest ``E_i / w_i`` (compared as ``log E_i - log w_i``, which
+        cannot overflow), i.e. the largest ``U_i ** (1 / w_i)`` of Efraimidis and
+        Spirakis (2006).
+        """
+        gen = resolve_rng(rng)
+        if replace:
+            shape = _size_shape(size)
+            out = np.empty(math.prod(shape), dtype=np.int64)
+            seed = _draw_seed(gen)
+            if out.size:
+                _select.alias_sample(self._threshold, self._alias, seed, out)
+            return out.reshape(shape)
+        if not isinstance(size, (int, np.integer)) or isinstance(size, (bool, np.bool_)):
+            raise TypeError(f"without replacement, size must be an int, got {size!r}")
+        k = int(size)
+        if k < 0:
+            raise ValueError(f"size must not be negative, got {k}")
+        if k > self._n_positive:
+            raise ValueError(
+                f"cannot draw {k} distinct indices: only {self._n_positive} weights are positive"
+            )
+        e = gen.standard_exponential(len(self._weights))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            # w = 0 -> +inf (never before a positive weight); e = w = 0 -> NaN (sorts last).
+            keys = np.log(e) - np.log(self._weights)
+        return np.argsort(keys, kind="stable")[:k].astype(np.int64, copy=False)
+
+    def sample_names(self, size: int, *, rng: Any = None, replace: bool = True) -> list:
+        """Like :meth:`sample` (an int ``size``), returning a list of names."""
+        if not isinstance(size, (int, np.integer)) or isinstance(size, (bool, np.bool_)):
+            raise TypeError(f"size must be an int, got {size!r}")
+        names = self._names
+        return [names[i] for i in self.sample(size, rng=rng, replace=replace).tolist()]
+
+    def pick(self, rng: Any = None) -> int:
+        """One index: the same as ``sample(1, rng=rng)[0]``."""
+        return int(self.sample(1, rng=rng)[0])
+
+    def pick_name(self, rng: Any = None) -> Hashable:
+        """One name: ``names[pick(rng)]``."""
+        return self._names[self.pick(rng)]
+
+
+# Rows of the smooth weighted round robin state (see fastring/_select_c.pyx).
+_WEIGHT, _CURRENT, _EFFECTIVE, _FAILS, _CHECKED, _ACCESSED, _DOWN = range(7)
+_MAX_TOTAL_WEIGHT = 2**62
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1e9)
+
+
+def parse_int_weights(weights: Any, what: str = "weights") -> tuple[tuple, list[int]]:
+    """``(names, integer weights >= 1)`` of an iterable of names or a mapping name -> weight."""
+    if isinstance(weights, Mapping):
+        names, values = parse_weights(weights, what)
+    elif isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+        raise TypeError(f"{what} must be an iterable of names or a mapping name -> weight, got {type(weights).__name__}")
+    else:
+        names = tuple(weights)
+        values = [1] * len(names)
+        if not names:
+            raise ValueError(f"{what} are empty")
+    ints = []
+    for name, value in zip(names, values):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"weight of {name!r} is {value!r}; weights must be integers >= 1")
+        ints.append(int(value))
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate names in {what}")
+    if sum(ints) >= _MAX_TOTAL_WEIGHT:
+        raise ValueError("the weights must sum to less than 2**62")
+    return names, ints
+
+
+class SmoothWeightedRoundRobin:
+    """nginx's smooth weighted round robin (``ngx_http_upstream_get_peer``), exactly.
+
+    Every choice adds each available peer's effective weight to its current
+    weight, picks the peer with the largest current weight (ties go to the first
+    peer) and subtracts the total effective weight from the winner. Weights 5:1:1
+    give ``a a b a c a a``; any weights give nginx's sequence.
+
+    Parameters
+    ----------
+    weights : mapping name -> int or iterable of names
+        Integer weights >= 1 (nginx's ``weight=``); an iterable of names weighs 1 each.
+    max_fails : int
+        nginx's ``max_fails`` (default 1): a failure lowers the peer's effective weight
+        by ``weight // max_fails`` (it then climbs back by one per choice), and
+        ``max_fails`` failures take the peer out for ``fail_timeout``. 0 disables both.
+    fail_timeout : float
+        nginx's ``fail_timeout`` in seconds (default 10).
+    clock : callable, optional
+        Returns seconds (default :func:`time.monotonic`); inject one for tests.
+
+    Notes
+    -----
+    Thread-safe: every method takes an internal lock. Health follows nginx's
+    ``ngx_http_upstream_free_round_robin_peer``: :meth:`report_failure` counts a
+    failure; once ``fails >= max_fails`` the peer is skipped until ``fail_timeout``
+    has passed since it was last checked, then it gets one request, and
+    :meth:`report_success` after that request clears its failures.
+
+    Examples
+    --------
+    >>> from fastring import SmoothWeightedRoundRobin
+    >>> rr = SmoothWeightedRoundRobin({"a": 5, "b": 1, "c": 1})
+    >>> "".join(rr.next() for _ in range(7))
+    'aabacaa'
+    >>> rr.next_many(7)
+    array([0, 0, 1, 0, 2, 0, 0])
+    >>> rr.mark_down("a")
+    >>> "".join(rr.next() for _ in range(4))
+    'bcbc'
+    """
+
+    def __init__(
+        self,
+        weights: Mapping[Hashable, int] | Iterable[Hashable],
+        *,
+        max_fails: int = 1,
+        fail_timeout: float = 10.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        names, ints = parse_int_weights(weights)
+        self._max_fails, self._fail_timeout = check_health_params(max_fails, fail_timeout)
+        self._clock = check_clock(clock)
+        self._names = names
+        self._index = {name: i for i, name in enumerate(names)}
+        self._state = np.zeros((_select.SWRR_ROWS, len(names)), dtype=np.int64)
+        self._state[_WEIGHT] = ints
+        self._state[_EFFECTIVE] = ints
+        # Passing a memoryview to a compiled kernel is ~5x cheaper than passing the array.
+        self._view = memoryview(self._state)
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> tuple:
+        """The peers' names, in index order."""
+        return self._names
+
+    def _row(self, row: int) -> dict:
+        with self._lock:
+            values = self._state[row].tolist()
+        return dict(zip(self._names, values))
+
+    @property
+    def weights(self) -> dict:
+        """name -> configured weight."""
+        return self._row(_WEIGHT)
+
+    @property
+    def effective_weights(self) -> dict:
+        """name -> effective weight (lowered by failures, recovering by one per choice)."""
+        return self._row(_EFFECTIVE)
+
+    @property
+    def current_weights(self) -> dict:
+        """name -> current weight (nginx's ``current_weight``)."""
+        return self._row(_CURRENT)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"SmoothWeightedRoundRobin({self.weights!r})"
+
+    def _i(self, name: Hashable) -> int:
+        try:
+            return self._index[name]
+        except (KeyError, TypeError):
+            raise KeyError(f"unknown peer {name!r}") from None
+
+    def _now(self) -> int:
+        return _ns(self._clock())
+
+    def next_index(self) -> int:
+        """The next peer's index."""
+        now = self._now()
+        with self._lock:
+            best = _select.swrr_next(self._view, now, self._max_fails, _ns(self._fail_timeout))
+        if best < 0:
+            raise _no_available(self._names)
+        return best
+
+    def next(self) -> Hashable:
+        """The next peer's name.
+
+        Raises
+        ------
+        NoAvailableNode
+            Every peer is down or failing.
+        """
+        return self._names[self.next_index()]
+
+    def next_many(self, n: int) -> np.ndarray:
+        """The next ``n`` peers' indices as an int64 array (one compiled loop).
+
+        The batch is chosen at one instant of the clock (as nginx's cached time within
+        one event-loop turn). If no peer is available before the batch is complete,
+        NoAvailableNode is raised and the state is left as it was.
+        """
+        if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)):
+            raise TypeError(f"n must be an int, got {n!r}")
+        if n < 0:
+            raise ValueError(f"n must not be negative, got {n}")
+        out = np.empty(int(n), dtype=np.int64)
+        now = self._now()
+        with self._lock:
+            saved = self._state.copy()
+            made = _select.swrr_next_many(self._view, now, self._max_fails, _ns(self._fail_timeout), out)
+            if made < n:
+                self._state[...] = saved
+        if made < n:
+            raise _no_available(self._names)
+        return out
+
+    def report_failure(self, name: Hashable) -> None:
+        """Count a failed request to ``name`` (nginx's ``NGX_PEER_FAILED``).
+
+        ``fails += 1``; the effective weight drops by ``weight // max_fails`` (floored
+        at 0); with ``fails >= max_fails`` the peer is skipped for ``fail_timeout``.
+        """
+        i = self._i(name)
+        now = self._now()
+        with self._lock:
+            s = self._state
+            s[_FAILS, i] += 1
+            s[_ACCESSED, i] = now
+            s[_CHECKED, i] = now
+            if self._max_fails:
+                s[_EFFECTIVE, i] -= s[_WEIGHT, i] // self._max_fails
+            if s[_EFFECTIVE, i] < 0:
+                s[_EFFECTIVE, i] = 0
+
+    def report_success(self, name: Hashable) -> None:
+        """Count a successful request: clears the failures once the peer was re-checked."""
+        i = self._i(name)
+        with self._lock:
+            s = self._state
+            if s[_ACCESSED, i] < s[_CHECKED, i]:
+                s[_FAILS, i] = 0
+
+    def mark_down(self, name: Hashable) -> None:
+        """Take ``name`` out of the rotation (nginx's ``down``) until :meth:`mark_up`."""
+        i = self._i(name)
+        with self._lock:
+            self._state[_DOWN, i] = 1
+
+    def mark_up(self, name: Hashable) -> None:
+        """Put ``name`` back and forget its failures."""
+        i = self._i(name)
+        with self._lock:
+            self._state[_DOWN, i] = 0
+            self._state[_FAILS, i] = 0
+
+    def is_up(self, name: Hashable) -> bool:
+        """False if ``name`` was marked down or is out for failures right now."""
+        i = self._i(name)
+        now = self._now()
+        with self._lock:
+            s = self._state
+            if s[_DOWN, i]:
+                return False
+            failing = self._max_fails and s[_FAILS, i] >= self._max_fails
+            return not (failing and now - s[_CHECKED, i] <= _ns(self._fail_timeout))
+
+    def reset(self) -> None:
+        """Back to the initial state: current weights 0, no failures, every peer up."""
+        with self._lock:
+            weights = self._state[_WEIGHT].copy()
+            self._state[...] = 0
+            self._state[_WEIGHT] = weights
+            self._state[_EFFECTIVE] = weights
+
+
+def check_health_params(max_fails: Any, fail_timeout: Any) -> tuple[int, float]:
+    if not isinstance(max_fails, (int, np.integer)) or isinstance(max_fails, (bool, np.bool_)) or max_fails < 0:
+        raise ValueError(f"max_fails must be an int >= 0, got {max_fails!r}")
+    if not _is_real(fail_timeout) or not (0 < fail_timeout < 1e9):
+        raise ValueError(f"fail_timeout must be a positive number of seconds, got {fail_timeout!r}")
+    return int(max_fails), float(fail_timeout)
+
+
+def check_clock(clock: Any) -> Callable[[], float]:
+    if clock is None:
+        return time.monotonic
+    if not callable(clock):
+        raise TypeError(f"clock must be callable, got {type(clock).__name__}")
+    return clock
+
+
+def _no_available(names: tuple) -> Exception:
+    from .balance import NoAvailableNode  # balance imports this module
+
+    return NoAvailableNode(f"all {len(names)} nodes are down")
