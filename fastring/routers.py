@@ -1,0 +1,1019 @@
+"""Jump, JumpBack, Memento, Rendezvous and Maglev: consistent hashing without a ring.
+
+* :func:`jump_hash` -- Jump consistent hash (Lamping & Veach 2014): key -> bucket in
+  ``[0, n)``; growing ``n`` moves keys only to the new bucket. No memory.
+* :func:`jumpback_hash` -- JumpBackHash (Ertl 2024): the same contract, integer
+  arithmetic only, O(1) expected time whatever ``n``.
+* :class:`MementoRouter` -- MementoHash (Coluzzi, Brocco, Antonucci, Leidi 2023): jump
+  hash over named nodes plus a table of removed buckets, so any node can leave (only
+  its keys move) and come back.
+* :class:`Rendezvous` -- weighted highest-random-weight hashing (logarithmic method):
+  every node scores every key, the best score wins; ``replicas`` are the best ``n``.
+* :class:`Maglev` -- Maglev hashing (Eisenbud et al., NSDI 2016): a prime-sized lookup
+  table filled from per-node permutations; a lookup is one table read.
+
+Every router has ``nodes`` (a tuple of names; index ``i`` is node ``i``),
+``lookup(key) -> name`` and ``lookup_many(keys) -> int32 array of node indices``, taking
+every key container :func:`fastring.hash_keys` accepts. Keys are hashed once with
+``algorithm`` (see :data:`fastring.ALGORITHMS`); the hot loops run in the compiled twin
+with the GIL released, and the pure-Python twin gives the same answers bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from . import _routers
+from ._keys import (
+    KEY_LIMIT,
+    KEY_MIN,
+    UINT64_MASK,
+    ChunkedKeys,
+    DictKeys,
+    IntKeys,
+    KeyBatch,
+    ObjectKeys,
+    as_key_batch,
+    integers_as_uint64,
+    key_type_error,
+)
+from .hashing import hash_key, hash_keys, resolve_algorithm
+
+__all__ = ["Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
+
+_MAX_BUCKETS = 2**31 - 1
+_PICKLE_VERSION = 1
+
+# Salts that turn a node name's hash into independent 64-bit values (per-node seeds
+# of Rendezvous, offset and skip of Maglev).
+_SALT_SEED = 0x5851F42D4C957F2D
+_SALT_OFFSET = 0x2545F4914F6CDD1D
+_SALT_SKIP = 0x9E3779B97F4A7C15
+
+# Rendezvous weights are kept in a range where every rank stays a normal double.
+_WEIGHT_MIN = 1e-100
+_WEIGHT_MAX = 1e100
+
+
+def _mix64(z: int) -> int:
+    """SplitMix64's finalizer (Steele, Lea, Flood 2014) on a Python int."""
+    z &= UINT64_MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & UINT64_MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & UINT64_MASK
+    return z ^ (z >> 31)
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def _is_container(keys: Any) -> bool:
+    if isinstance(keys, (str, bytes, bytearray)):
+        return False
+    if isinstance(keys, np.ndarray):
+        return keys.ndim != 0
+    return (
+        isinstance(keys, Iterable)
+        or hasattr(keys, "__arrow_c_stream__")
+        or hasattr(keys, "__arrow_c_array__")
+    )
+
+
+def _hashes(keys: Any, algorithm: str) -> np.ndarray:
+    """Key hashes as uint64 (32-bit algorithms zero-extended)."""
+    out = hash_keys(keys, algorithm)
+    if out.dtype != np.uint64:
+        out = out.astype(np.uint64)
+    return out
+
+
+def _hash_one(key: Any, algorithm: str) -> np.ndarray:
+    return np.array([hash_key(key, algorithm)], dtype=np.uint64)
+
+
+def _int_key(key: Any, position: int | None = None) -> int:
+    """An integer key's uint64 bits (algorithm=None), or a clear error."""
+    if isinstance(key, (int, np.integer, np.bool_)):
+        value = int(key)
+        if not KEY_MIN <= value < KEY_LIMIT:
+            where = "key" if position is None else f"key at position {position}"
+            raise OverflowError(f"{where} is {value}, outside the integer key range [-2**63, 2**64)")
+        return value & UINT64_MASK
+    error = key_type_error(position, key)
+    raise TypeError(f"{error.args[0]}; with algorithm=None keys must be integers") from None
+
+
+def _integer_keys(keys: Any) -> np.ndarray:
+    """Integer keys as their uint64 bits (algorithm=None), from any key container."""
+    return _batch_integers(as_key_batch(keys), 0)
+
+
+def _batch_integers(batch: KeyBatch, offset: int) -> np.ndarray:
+    if isinstance(batch, IntKeys):
+        return batch.values
+    if isinstance(batch, ObjectKeys):
+        return _object_integers(batch.items, offset)
+    if isinstance(batch, DictKeys):
+        table = _batch_integers(batch.dictionary, 0) if len(batch.dictionary) else np.empty(0, np.uint64)
+        return table[batch.indices]
+    if isinstance(batch, ChunkedKeys):
+        parts, start = [], offset
+        for chunk in batch.chunks:
+            parts.append(_batch_integers(chunk, start))
+            start += len(chunk)
+        return np.concatenate(parts) if parts else np.empty(0, np.uint64)
+    raise TypeError(
+        f"key at position {offset} is text or binary data, not an integer; "
+        "with algorithm=None keys must be integers"
+    )
+
+
+def _object_integers(items: list, offset: int) -> np.ndarray:
+    if not items:
+        return np.empty(0, dtype=np.uint64)
+    try:
+        array = np.asarray(items)
+    except (OverflowError, ValueError, TypeError):
+        array = None
+    if array is not None and array.ndim == 1 and array.dtype.kind in "iub":
+        return integers_as_uint64(array)
+    return np.fromiter(
+        (_int_key(item, offset + i) for i, item in enumerate(items)), dtype=np.uint64, count=len(items)
+    )
+
+
+# --------------------------------------------------------------------------- jump
+
+
+def _check_buckets(num_buckets: Any) -> int:
+    if isinstance(num_buckets, (bool, np.bool_)) or not isinstance(num_buckets, (int, np.integer)):
+        raise TypeError(f"num_buckets must be an int, got {type(num_buckets).__name__}")
+    num_buckets = operator.index(num_buckets)
+    if not 1 <= num_buckets <= _MAX_BUCKETS:
+        raise ValueError(f"num_buckets must be in [1, 2**31 - 1], got {num_buckets}")
+    return num_buckets
+
+
+def _bucket_hashes(keys: Any, algorithm: str | None) -> np.ndarray:
+    if algorithm is None:
+        return _integer_keys(keys)
+    return _hashes(keys, algorithm)
+
+
+def _bucket_hash(key: Any, algorithm: str | None) -> int:
+    if algorithm is None:
+        return _int_key(key)
+    return hash_key(key, algorithm)
+
+
+def jump_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
+    """Jump consistent hash (Lamping & Veach 2014): each key's bucket in ``[0, num_buckets)``.
+
+    Going from ``n`` to ``n + 1`` buckets moves about ``1/(n + 1)`` of the keys, all of
+    them to the new bucket ``n``; no other key moves. Buckets can only be added or
+    removed at the end (see :class:`MementoRouter` for arbitrary removals).
+
+    Parameters
+    ----------
+    keys : key or key container
+        One key (str, bytes, int) or any container :func:`fastring.hash_keys` accepts.
+    num_buckets : int
+        In ``[1, 2**31 - 1]``.
+    algorithm : str or None
+        Hash applied to the keys first (one of :data:`fastring.ALGORITHMS`). ``None``
+        takes integer keys as they are (their uint64 bits): the result then equals
+        ``jump.hash(key, num_buckets)`` of the jump-consistent-hash package and the C++
+        code of the paper, and Guava's ``Hashing.consistentHash(key, num_buckets)``
+        except on LCG states whose top 31 bits are all ones (probability 2**-31 per
+        step), where Guava's ``int`` overflow ends its loop early.
+
+    Returns
+    -------
+    int or numpy.ndarray
+        An int for one key, else an int32 array of buckets.
+
+    Raises
+    ------
+    ValueError
+        ``num_buckets`` outside ``[1, 2**31 - 1]``, or an unknown algorithm.
+    TypeError
+        A key outside the key contract, or a non-integer key with ``algorithm=None``
+        (the message names its position).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastring import jump_hash
+    >>> jump_hash(12345, 10, algorithm=None)  # == jump.hash(12345, 10)
+    1
+    >>> jump_hash(np.array([12345, 2**63], dtype=np.uint64), 10, algorithm=None)
+    array([1, 5], dtype=int32)
+    >>> jump_hash("user:42", 100)
+    74
+    >>> b10, b11 = jump_hash(np.arange(1000), 10), jump_hash(np.arange(1000), 11)
+    >>> set(b11[b10 != b11].tolist())
+    {10}
+    """
+    num_buckets = _check_buckets(num_buckets)
+    if algorithm is not None:
+        resolve_algorithm(algorithm)
+    if not _is_container(keys):
+        return int(_routers.jump_one(_bucket_hash(keys, algorithm), num_buckets))
+    hashes = _bucket_hashes(keys, algorithm)
+    out = np.empty(len(hashes), dtype=np.int32)
+    _routers.jump_many(hashes, num_buckets, out)
+    return out
+
+
+def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
+    """JumpBackHash (Ertl 2024): consistent buckets with integer arithmetic, O(1) time.
+
+    Same contract as :func:`jump_hash` (growing ``n`` moves keys only to the new bucket;
+    keys spread uniformly) but it needs no floating point and a constant expected
+    number of steps for any ``n``, so it is faster for large ``n``. The key's 64-bit hash
+    seeds SplitMix64, as in hash4j's ``ConsistentHashing.jumpBackHash(
+    PseudoRandomGeneratorProvider.splitMix64_V1())``: with ``algorithm=None`` the result
+    is that function's ``getBucket(key, num_buckets)``.
+
+    Parameters
+    ----------
+    keys : key or key container
+        See :func:`jump_hash`.
+    num_buckets : int
+        In ``[1, 2**31 - 1]``.
+    algorithm : str or None
+        See :func:`jump_hash`.
+
+    Returns
+    -------
+    int or numpy.ndarray
+        An int for one key, else an int32 array of buckets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastring import jumpback_hash
+    >>> b = jumpback_hash(np.arange(100_000), 7)
+    >>> np.bincount(b).tolist()
+    [14313, 14263, 14298, 14309, 14310, 14198, 14309]
+    >>> b8 = jumpback_hash(np.arange(100_000), 8)
+    >>> set(b8[b != b8].tolist())
+    {7}
+    """
+    num_buckets = _check_buckets(num_buckets)
+    if algorithm is not None:
+        resolve_algorithm(algorithm)
+    if not _is_container(keys):
+        return int(_routers.jumpback_one(_bucket_hash(keys, algorithm), num_buckets))
+    hashes = _bucket_hashes(keys, algorithm)
+    out = np.empty(len(hashes), dtype=np.int32)
+    _routers.jumpback_many(hashes, num_buckets, out)
+    return out
+
+
+# --------------------------------------------------------------------------- node names
+
+
+def _label(name: Any) -> str:
+    """The text a node name is hashed as (``f"{name}"``, UTF-8)."""
+    try:
+        hash(name)
+    except TypeError:
+        raise TypeError(f"node names must be hashable, got {type(name).__name__}") from None
+    label = f"{name}"
+    try:
+        label.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"node name {name!r} is not valid Unicode: it has no UTF-8 encoding") from None
+    return label
+
+
+def _check_weight(name: Any, weight: Any) -> float:
+    if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real):
+        raise TypeError(f"weight of node {name!r} must be a real number, got {type(weight).__name__}")
+    weight = float(weight)
+    if math.isnan(weight):
+        raise ValueError(f"weight of node {name!r} is NaN")
+    if weight <= 0:
+        raise ValueError(f"weight of node {name!r} must be positive, got {weight}")
+    if not _WEIGHT_MIN <= weight <= _WEIGHT_MAX:
+        raise ValueError(f"weight of node {name!r} must lie in [1e-100, 1e100], got {weight}")
+    return weight
+
+
+def _parse_nodes(nodes: Any, weighted: bool) -> list[tuple[Any, float]]:
+    """(name, weight) pairs from an iterable of names or a mapping name -> weight."""
+    if isinstance(nodes, (str, bytes, bytearray)):
+        raise TypeError(
+            f"nodes must be an iterable of names{' or a mapping name -> weight' if weighted else ''}, "
+            f"not a single {type(nodes).__name__}; wrap it in a list"
+        )
+    if isinstance(nodes, Mapping):
+        if not weighted:
+            raise TypeError("this router takes node names only, not a mapping of weights")
+        pairs = [(name, _check_weight(name, weight)) for name, weight in nodes.items()]
+    elif isinstance(nodes, Iterable):
+        pairs = [(name, 1.0) for name in nodes]
+    else:
+        raise TypeError(f"nodes must be an iterable of names, got {type(nodes).__name__}")
+    seen: dict[str, Any] = {}
+    names: dict[Any, Any] = {}
+    for name, _ in pairs:
+        label = _label(name)
+        other = seen.get(label, names.get(name, _MISSING))
+        if other is not _MISSING:
+            raise ValueError(f"duplicate node name {name!r} (same as {other!r})")
+        seen[label] = names[name] = name
+    return pairs
+
+
+_MISSING = object()
+
+
+def _check_count(n: Any, available: int) -> int:
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    n = operator.index(n)
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if n > available:
+        raise ValueError(f"asked for {n} replicas but the router has only {available} nodes")
+    return n
+
+
+def _empty_error(kind: str) -> LookupError:
+    return LookupError(f"the {kind} has no nodes: add a node before looking up keys")
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+class _Router:
+    """Shared plumbing: ``nodes``, ``len``, ``in``, iteration, copying."""
+
+    __slots__ = ("_state", "_algorithm")
+
+    _kind = "router"
+
+    @property
+    def nodes(self) -> tuple:
+        """Node names; node ``i`` of :meth:`lookup_many` is ``nodes[i]``."""
+        return self._state.names
+
+    @property
+    def algorithm(self) -> str:
+        """The key hash (one of :data:`fastring.ALGORITHMS`)."""
+        return self._algorithm
+
+    def __len__(self) -> int:
+        return len(self._state.names)
+
+    def __contains__(self, name: Any) -> bool:
+        try:
+            return name in self._state.where
+        except TypeError:
+            return False
+
+    def __iter__(self):
+        return iter(self._state.names)
+
+    def copy(self):
+        """An independent copy (same lookups)."""
+        clone = object.__new__(type(self))
+        clone._algorithm = self._algorithm
+        clone._state = self._state  # states are immutable
+        return clone
+
+    __copy__ = copy
+
+    def __deepcopy__(self, memo):
+        return self.copy()
+
+    def _index(self, name: Any) -> int:
+        try:
+            return self._state.where[name]
+        except (KeyError, TypeError):
+            raise KeyError(f"node {name!r} is not in the {self._kind}") from None
+
+
+# --------------------------------------------------------------------------- memento
+
+
+class _MementoState:
+    """Immutable MementoHash state (a new one replaces it on every change)."""
+
+    __slots__ = ("size", "slots", "removed", "last", "names", "where", "bucket_of", "replacer", "index")
+
+    def __init__(self, size: int, slots: tuple, removed: tuple, last: int):
+        self.size = size  # the b-array size: jump's bucket count
+        self.slots = slots  # slots[b]: (name,) for a working bucket, () for a removed one
+        self.removed = removed  # ((bucket, replacer, previous last), ...) in removal order
+        self.last = last  # the last removed bucket (size when none is removed)
+        self.names = tuple(slot[0] for slot in slots if slot)
+        self.where = {name: i for i, name in enumerate(self.names)}
+        self.bucket_of = {slot[0]: b for b, slot in enumerate(slots) if slot}
+        replacer = np.full(size, -1, dtype=np.int32)
+        for bucket, rep, _ in removed:
+            replacer[bucket] = rep
+        index = np.full(size, -1, dtype=np.int32)
+        live = np.flatnonzero(replacer < 0)
+        index[live] = np.arange(len(live), dtype=np.int32)
+        self.replacer = _frozen(replacer)
+        self.index = _frozen(index)
+
+
+class MementoRouter(_Router):
+    """MementoHash (Coluzzi, Brocco, Antonucci, Leidi 2023) over named nodes.
+
+    Nodes are buckets of :func:`jump_hash`. Removing the last bucket shrinks jump's range
+    as usual; removing any other node records it in a small replacement table (the
+    "memento"), and a key that jump sends to a removed bucket is rehashed into the
+    working set that was left when that bucket went away. So:
+
+    * removing a node moves only that node's keys, spread evenly over the others;
+    * :meth:`add` first brings back the most recently removed bucket (last in, first
+      out, as in the paper), moving to it exactly the keys it lost; with nothing
+      removed it appends a new bucket, which takes keys only from the others;
+    * with nothing removed a lookup costs what :func:`jump_hash` costs.
+
+    Parameters
+    ----------
+    nodes : iterable
+        Node names (hashable, distinct); node ``i`` starts as bucket ``i``.
+    algorithm : str
+        Key hash, one of :data:`fastring.ALGORITHMS`.
+
+    Notes
+    -----
+    ``nodes`` lists the working nodes in bucket order, so removing a node shifts the
+    indices :meth:`lookup_many` returns for the nodes after it; names never change.
+    The key of a removed bucket ``b`` is rehashed with SplitMix64's finalizer of
+    ``hash + (b + 1) * 0x9E3779B97F4A7C15``, reduced modulo the working-set size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastring import MementoRouter
+    >>> router = MementoRouter(["a", "b", "c", "d"])
+    >>> keys = np.arange(10_000)
+    >>> before = np.array(router.nodes)[router.lookup_many(keys)]
+    >>> router.remove("b")
+    >>> after = np.array(router.nodes)[router.lookup_many(keys)]
+    >>> set(before[before != after].tolist())
+    {'b'}
+    >>> router.add("e")  # takes bucket 1, the one "b" left
+    >>> router.nodes
+    ('a', 'e', 'c', 'd')
+    """
+
+    __slots__ = ()
+    _kind = "memento router"
+
+    def __init__(self, nodes: Iterable = (), *, algorithm: str = "xxh64"):
+        resolve_algorithm(algorithm)
+        names = [name for name, _ in _parse_nodes(nodes, weighted=False)]
+        self._algorithm = algorithm
+        self._state = _MementoState(len(names), tuple((name,) for name in names), (), len(names))
+
+    def __repr__(self) -> str:
+        state = self._state
+        return (
+            f"MementoRouter({len(state.names)} nodes, {len(state.removed)} removed buckets, "
+            f"algorithm={self._algorithm!r})"
+        )
+
+    @property
+    def buckets(self) -> dict:
+        """Node name -> its jump bucket."""
+        return dict(self._state.bucket_of)
+
+    @property
+    def removed_buckets(self) -> tuple[int, ...]:
+        """Removed buckets still remembered, oldest first (:meth:`add` reuses the last)."""
+        return tuple(bucket for bucket, _, _ in self._state.removed)
+
+    def lookup(self, key: Any) -> Any:
+        """The node of one key.
+
+        Raises
+        ------
+        LookupError
+            The router has no nodes.
+        """
+        state = self._state
+        if not state.names:
+            raise _empty_error("memento router")
+        h = hash_key(key, self._algorithm)
+        if not state.removed:
+            return state.names[_routers.jump_one(h, state.size)]
+        out = np.empty(1, dtype=np.int32)
+        _routers.memento_many(np.array([h], dtype=np.uint64), state.size, state.replacer, state.index, out)
+        return state.names[out[0]]
+
+    def lookup_many(self, keys: Any) -> np.ndarray:
+        """The node index (into :attr:`nodes`) of every key: an int32 array."""
+        state = self._state
+        hashes = _hashes(keys, self._algorithm)
+        out = np.empty(len(hashes), dtype=np.int32)
+        if not len(hashes):
+            return out
+        if not state.names:
+            raise _empty_error("memento router")
+        if not state.removed:
+            # Buckets 0..size-1 all work and bucket b is node b: plain jump.
+            _routers.jump_many(hashes, state.size, out)
+        else:
+            _routers.memento_many(hashes, state.size, state.replacer, state.index, out)
+        return out
+
+    def add(self, name: Any) -> None:
+        """Add node ``name`` in the most recently removed bucket, or in a new last one."""
+        _label(name)
+        if name in self._state.where:
+            raise ValueError(f"node {name!r} is already in the memento router")
+        state = self._state
+        slots = list(state.slots)
+        if not state.removed:
+            if len(slots) >= _MAX_BUCKETS:
+                raise ValueError("the memento router is full (2**31 - 1 buckets)")
+            slots.append((name,))
+            self._state = _MementoState(state.size + 1, tuple(slots), (), state.size + 1)
+            return
+        bucket, _, previous = state.removed[-1]
+        slots[bucket] = (name,)
+        self._state = _MementoState(state.size, tuple(slots), state.removed[:-1], previous)
+
+    def remove(self, name: Any) -> None:
+        """Remove node ``name``: only the keys it held move (to the other nodes)."""
+        state = self._state
+        self._index(name)  # KeyError if absent
+        bucket = state.bucket_of[name]
+        working = len(state.names)
+        if working == 1:
+            self._state = _MementoState(0, (), (), 0)
+        elif not state.removed and bucket == state.size - 1:
+            # The last bucket of a table with no removals: jump's own shrink.
+            self._state = _MementoState(state.size - 1, state.slots[:-1], (), state.size - 1)
+        else:
+            slots = list(state.slots)
+            slots[bucket] = ()
+            removed = state.removed + ((bucket, working - 1, state.last),)
+            self._state = _MementoState(state.size, tuple(slots), removed, bucket)
+
+    def __getstate__(self) -> dict:
+        state = self._state
+        return {
+            "version": _PICKLE_VERSION,
+            "algorithm": self._algorithm,
+            "size": state.size,
+            "slots": [list(slot) for slot in state.slots],
+            "removed": [list(entry) for entry in state.removed],
+            "last": state.last,
+        }
+
+    def __setstate__(self, data: dict) -> None:
+        if data.get("version") != _PICKLE_VERSION:
+            raise ValueError(f"unsupported MementoRouter pickle version {data.get('version')!r}")
+        self._algorithm = data["algorithm"]
+        self._state = _MementoState(
+            data["size"],
+            tuple(tuple(slot) for slot in data["slots"]),
+            tuple(tuple(entry) for entry in data["removed"]),
+            data["last"],
+        )
+
+
+# --------------------------------------------------------------------------- rendezvous
+
+
+class _WeightedState:
+    """Immutable node list with weights and per-node hash-derived values."""
+
+    __slots__ = ("names", "weights", "labels", "where", "name_hashes")
+
+    def __init__(self, names: tuple, weights: tuple, labels: tuple, name_hashes: tuple):
+        self.names = names
+        self.weights = weights
+        self.labels = labels
+        self.name_hashes = name_hashes
+        self.where = {name: i for i, name in enumerate(names)}
+
+
+class _RendezvousState(_WeightedState):
+    __slots__ = ("seeds", "inv_weights")
+
+    def __init__(self, names, weights, labels, name_hashes):
+        super().__init__(names, weights, labels, name_hashes)
+        self.seeds = _frozen(np.array([_mix64(h ^ _SALT_SEED) for h in name_hashes], dtype=np.uint64))
+        self.inv_weights = _frozen(np.array([1.0 / w for w in weights], dtype=np.float64))
+
+
+class Rendezvous(_Router):
+    """Weighted rendezvous (highest random weight) hashing, logarithmic method.
+
+    Node ``i`` scores key ``k`` with ``-w_i / ln(u)``, where ``u`` in (0, 1) is a 64-bit
+    mix of the key's hash and node ``i``'s seed; the highest score wins (the logarithmic
+    method of Schindelhauer & Schomaker, "Weighted Distributed Hash Tables", 2005). Node ``i`` wins a share ``w_i / sum(w)`` of the keys,
+    and a change of one node moves only the keys it wins or loses.
+
+    Parameters
+    ----------
+    nodes : iterable or mapping
+        Node names (weight 1 each) or a mapping name -> weight (a positive real in
+        ``[1e-100, 1e100]``).
+    algorithm : str
+        Key hash, one of :data:`fastring.ALGORITHMS`. Node names are hashed with it
+        too, as ``f"{name}"``.
+
+    Notes
+    -----
+    Exactly: ``z = splitmix64_finalizer(key_hash ^ seed_i)``; ``u = (2 * (z >> 12) + 1)
+    * 2**-53`` (never 0 or 1); node ranks are ``-ln(u) * (1 / w_i)``, the smallest rank
+    (the largest score) wins, ties go to the lower node index. ``ln`` is computed with
+    additions, multiplications and divisions only (no libm), in a fixed order, so the
+    answer is the same on every platform, compiler and twin.
+
+    Speed: a batch lookup hashes each key once, then scores every node in the compiled
+    twin with the GIL released. The bounds ``1 - u <= -ln(u) <= (1 - u) / u`` settle
+    almost every key with one 64-bit mix per node and no logarithm at all (integer
+    work only when the weights are equal); the exact ranks are computed only for the
+    rare keys where two nodes come close, so the answer is always the exact one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastring import Rendezvous
+    >>> r = Rendezvous({"a": 1, "b": 1, "c": 2})
+    >>> np.bincount(r.lookup_many(np.arange(40_000))).tolist()
+    [10062, 9771, 20167]
+    >>> r.replicas("user:42", 3)[0] == r.lookup("user:42")
+    True
+    """
+
+    __slots__ = ()
+    _kind = "rendezvous router"
+
+    def __init__(self, nodes: Iterable | Mapping = (), *, algorithm: str = "xxh64"):
+        resolve_algorithm(algorithm)
+        self._algorithm = algorithm
+        self._state = self._make_state(_parse_nodes(nodes, weighted=True))
+
+    def _make_state(self, pairs) -> _RendezvousState:
+        names = tuple(name for name, _ in pairs)
+        labels = tuple(_label(name) for name in names)
+        hashes = tuple(hash_key(label, self._algorithm) for label in labels)
+        return _RendezvousState(names, tuple(w for _, w in pairs), labels, hashes)
+
+    def __repr__(self) -> str:
+        return f"Rendezvous({len(self)} nodes, algorithm={self._algorithm!r})"
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """Node weights as floats, aligned with :attr:`nodes`."""
+        return self._state.weights
+
+    def lookup(self, key: Any) -> Any:
+        """The node with the highest score for ``key``.
+
+        Raises
+        ------
+        LookupError
+            The router has no nodes.
+        """
+        state = self._state
+        if not state.names:
+            raise _empty_error("rendezvous router")
+        out = np.empty(1, dtype=np.int32)
+        _routers.rendezvous_many(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, out)
+        return state.names[out[0]]
+
+    def lookup_many(self, keys: Any) -> np.ndarray:
+        """The node index (into :attr:`nodes`) of every key: an int32 array.
+
+        Each key is hashed once; all nodes are scored in the compiled twin with the GIL
+        released.
+        """
+        state = self._state
+        hashes = _hashes(keys, self._algorithm)
+        out = np.empty(len(hashes), dtype=np.int32)
+        if not len(hashes):
+            return out
+        if not state.names:
+            raise _empty_error("rendezvous router")
+        _routers.rendezvous_many(hashes, state.seeds, state.inv_weights, out)
+        return out
+
+    def scores(self, key: Any) -> np.ndarray:
+        """Every node's score ``-w_i / ln(u)`` for ``key`` (float64, aligned with :attr:`nodes`).
+
+        For inspection; the winner is decided on the exact ranks ``-ln(u) / w_i``.
+        """
+        state = self._state
+        ranks = np.empty((1, len(state.names)), dtype=np.float64)
+        if state.names:
+            _routers.rendezvous_scores(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, ranks)
+        return 1.0 / ranks[0]
+
+    def replicas(self, key: Any, n: int) -> tuple:
+        """The ``n`` nodes with the highest scores for ``key``, best first.
+
+        ``replicas(key, 1)[0] == lookup(key)``. Removing a node never reorders the
+        others.
+
+        Raises
+        ------
+        ValueError
+            ``n`` is not positive or exceeds the number of nodes.
+        """
+        state = self._state
+        n = _check_count(n, len(state.names))
+        ranks = np.empty((1, len(state.names)), dtype=np.float64)
+        _routers.rendezvous_scores(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, ranks)
+        order = np.argsort(ranks[0], kind="stable")[:n]
+        return tuple(state.names[i] for i in order.tolist())
+
+    def replicas_many(self, keys: Any, n: int) -> np.ndarray:
+        """``replicas`` for every key as node indices: int32 array of shape (len(keys), n)."""
+        state = self._state
+        n = _check_count(n, len(state.names))
+        hashes = _hashes(keys, self._algorithm)
+        out = np.empty((len(hashes), n), dtype=np.int32)
+        step = max(1, (1 << 16) // len(state.names))
+        ranks = np.empty((min(step, len(hashes)), len(state.names)), dtype=np.float64)
+        for start in range(0, len(hashes), step):
+            stop = min(start + step, len(hashes))
+            block = ranks[: stop - start]
+            _routers.rendezvous_scores(hashes[start:stop], state.seeds, state.inv_weights, block)
+            out[start:stop] = np.argsort(block, axis=1, kind="stable")[:, :n]
+        return out
+
+    def add(self, name: Any, weight: float = 1) -> None:
+        """Add node ``name`` (appended to :attr:`nodes`); it takes keys only from the others."""
+        weight = _check_weight(name, weight)
+        state = self._state
+        _check_new_name(state, name)
+        self._state = self._make_state(list(zip(state.names, state.weights)) + [(name, weight)])
+
+    def remove(self, name: Any) -> None:
+        """Remove node ``name``: only its keys move; later nodes' indices shift down by one."""
+        i = self._index(name)
+        state = self._state
+        self._state = _RendezvousState(
+            state.names[:i] + state.names[i + 1 :],
+            state.weights[:i] + state.weights[i + 1 :],
+            state.labels[:i] + state.labels[i + 1 :],
+            state.name_hashes[:i] + state.name_hashes[i + 1 :],
+        )
+
+    def __getstate__(self) -> dict:
+        state = self._state
+        return {
+            "version": _PICKLE_VERSION,
+            "algorithm": self._algorithm,
+            "nodes": list(zip(state.names, state.weights)),
+        }
+
+    def __setstate__(self, data: dict) -> None:
+        if data.get("version") != _PICKLE_VERSION:
+            raise ValueError(f"unsupported Rendezvous pickle version {data.get('version')!r}")
+        self._algorithm = data["algorithm"]
+        self._state = self._make_state([(name, float(w)) for name, w in data["nodes"]])
+
+    def _assign_bounded(self, keys: Any, capacities: np.ndarray) -> np.ndarray:
+        """The bounded-load protocol of :func:`fastring.assign_bounded`.
+
+        Keys in order; each goes to the node with the highest score among those whose
+        load is still below ``capacities[i]``. Returns int32 node indices.
+        """
+        state = self._state
+        remaining = np.array(capacities, dtype=np.int64)  # a copy: the kernel counts down
+        if remaining.shape != (len(state.names),):
+            raise ValueError(f"capacities must hold one value per node ({len(state.names)})")
+        hashes = _hashes(keys, self._algorithm)
+        out = np.empty(len(hashes), dtype=np.int32)
+        if not len(hashes):
+            return out
+        if not state.names:
+            raise _empty_error("rendezvous router")
+        total = int(np.maximum(remaining, 0).sum())
+        if total < len(hashes):
+            raise ValueError(f"the nodes can take {total} keys in all, fewer than {len(hashes)}")
+        _routers.rendezvous_bounded(hashes, state.seeds, state.inv_weights, remaining, out)
+        return out
+
+
+# --------------------------------------------------------------------------- maglev
+
+
+def _is_prime(n: int) -> bool:
+    """Deterministic Miller-Rabin (exact for n < 3.3e24)."""
+    if n < 2:
+        return False
+    small = (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41)
+    for p in small:
+        if n % p == 0:
+            return n == p
+    d, s = n - 1, 0
+    while d % 2 == 0:
+        d //= 2
+        s += 1
+    for a in small:
+        x = pow(a, d, n)
+        if x in (1, n - 1):
+            continue
+        for _ in range(s - 1):
+            x = x * x % n
+            if x == n - 1:
+                break
+        else:
+            return False
+    return True
+
+
+def _check_table_size(table_size: Any) -> int:
+    if isinstance(table_size, (bool, np.bool_)) or not isinstance(table_size, (int, np.integer)):
+        raise TypeError(f"table_size must be an int, got {type(table_size).__name__}")
+    table_size = operator.index(table_size)
+    if not 2 <= table_size <= _MAX_BUCKETS:
+        raise ValueError(f"table_size must be a prime in [2, 2**31 - 1], got {table_size}")
+    if not _is_prime(table_size):
+        raise ValueError(
+            f"table_size must be prime (Maglev's permutations need it), got {table_size}; "
+            "e.g. 251, 4099, 65537, 655373"
+        )
+    return table_size
+
+
+class _MaglevState(_WeightedState):
+    __slots__ = ("table",)
+
+    def __init__(self, names, weights, labels, name_hashes, table_size: int):
+        super().__init__(names, weights, labels, name_hashes)
+        if len(names) > table_size:
+            raise ValueError(f"{len(names)} nodes do not fit a Maglev table of {table_size} slots")
+        table = np.empty(table_size if names else 0, dtype=np.int32)
+        if names:
+            offsets = np.array([_mix64(h ^ _SALT_OFFSET) % table_size for h in name_hashes], dtype=np.int64)
+            skips = np.array([_mix64(h ^ _SALT_SKIP) % (table_size - 1) + 1 for h in name_hashes], dtype=np.int64)
+            top = max(weights)
+            fracs = np.array([w / top for w in weights], dtype=np.float64)
+            _routers.maglev_build(offsets, skips, fracs, table)
+        self.table = _frozen(table)
+
+
+class Maglev(_Router):
+    """Maglev hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network
+    Load Balancer", NSDI 2016): a lookup is one read of a prime-sized table.
+
+    Each node has a preference list of table slots, the permutation ``(offset + j *
+    skip) mod M`` with ``offset = h1(name) mod M`` and ``skip = h2(name) mod (M - 1) + 1``
+    (``h1``, ``h2``: two SplitMix64 mixes of the name's hash). Nodes take turns, in index
+    order, claiming their next free preferred slot until the table is full.
+
+    Weights: in every round node ``i`` earns ``w_i / max(w)`` credits and takes a turn
+    when it has a whole credit, so the heaviest node takes a turn every round and each
+    node's share of the slots is ``w_i / sum(w)`` (within a slot or so). With equal
+    weights this is exactly the paper's round robin.
+
+    Parameters
+    ----------
+    nodes : iterable or mapping
+        Node names (weight 1 each) or a mapping name -> positive weight.
+    table_size : int
+        ``M``: a prime, at least the number of nodes. The paper suggests ``M`` of at
+        least 100 times the number of nodes for a table imbalance of about 1%.
+    algorithm : str
+        Key hash, one of :data:`fastring.ALGORITHMS`; node names are hashed with it too.
+
+    Notes
+    -----
+    Adding or removing a node rebuilds the table (about a millisecond for 65537
+    slots in the compiled twin). Maglev trades some disruption for balance: after a
+    change, slightly more keys move than the changed node's share.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastring import Maglev
+    >>> m = Maglev(["a", "b", "c"], table_size=251)
+    >>> np.bincount(m.table).tolist()
+    [84, 84, 83]
+    >>> m.nodes[m.table[0]] in m
+    True
+    """
+
+    __slots__ = ("_table_size",)
+    _kind = "maglev router"
+
+    def __init__(self, nodes: Iterable | Mapping = (), *, table_size: int = 65537, algorithm: str = "xxh64"):
+        resolve_algorithm(algorithm)
+        self._table_size = _check_table_size(table_size)
+        self._algorithm = algorithm
+        self._state = self._make_state(_parse_nodes(nodes, weighted=True))
+
+    def _make_state(self, pairs) -> _MaglevState:
+        names = tuple(name for name, _ in pairs)
+        labels = tuple(_label(name) for name in names)
+        hashes = tuple(hash_key(label, self._algorithm) for label in labels)
+        return _MaglevState(names, tuple(w for _, w in pairs), labels, hashes, self._table_size)
+
+    def copy(self):
+        clone = super().copy()
+        clone._table_size = self._table_size
+        return clone
+
+    __copy__ = copy
+
+    def __repr__(self) -> str:
+        return f"Maglev({len(self)} nodes, table_size={self._table_size}, algorithm={self._algorithm!r})"
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """Node weights as floats, aligned with :attr:`nodes`."""
+        return self._state.weights
+
+    @property
+    def table_size(self) -> int:
+        """``M``, the number of table slots (prime)."""
+        return self._table_size
+
+    @property
+    def table(self) -> np.ndarray:
+        """The lookup table: node index of every slot (read-only int32 array)."""
+        return self._state.table
+
+    def lookup(self, key: Any) -> Any:
+        """The node of one key: ``nodes[table[hash(key) % M]]``.
+
+        Raises
+        ------
+        LookupError
+            The router has no nodes.
+        """
+        state = self._state
+        if not state.names:
+            raise _empty_error("maglev router")
+        return state.names[state.table[hash_key(key, self._algorithm) % self._table_size]]
+
+    def lookup_many(self, keys: Any) -> np.ndarray:
+        """The node index (into :attr:`nodes`) of every key: an int32 array (one gather)."""
+        state = self._state
+        hashes = _hashes(keys, self._algorithm)
+        out = np.empty(len(hashes), dtype=np.int32)
+        if not len(hashes):
+            return out
+        if not state.names:
+            raise _empty_error("maglev router")
+        _routers.maglev_many(hashes, state.table, out)
+        return out
+
+    def add(self, name: Any, weight: float = 1) -> None:
+        """Add node ``name`` (appended to :attr:`nodes`) and rebuild the table."""
+        weight = _check_weight(name, weight)
+        state = self._state
+        _check_new_name(state, name)
+        self._state = self._make_state(list(zip(state.names, state.weights)) + [(name, weight)])
+
+    def remove(self, name: Any) -> None:
+        """Remove node ``name`` and rebuild the table; later nodes' indices shift down."""
+        i = self._index(name)
+        state = self._state
+        self._state = _MaglevState(
+            state.names[:i] + state.names[i + 1 :],
+            state.weights[:i] + state.weights[i + 1 :],
+            state.labels[:i] + state.labels[i + 1 :],
+            state.name_hashes[:i] + state.name_hashes[i + 1 :],
+            self._table_size,
+        )
+
+    def __getstate__(self) -> dict:
+        state = self._state
+        return {
+            "version": _PICKLE_VERSION,
+            "algorithm": self._algorithm,
+            "table_size": self._table_size,
+            "nodes": list(zip(state.names, state.weights)),
+        }
+
+    def __setstate__(self, data: dict) -> None:
+        if data.get("version") != _PICKLE_VERSION:
+            raise ValueError(f"unsupported Maglev pickle version {data.get('version')!r}")
+        self._algorithm = data["algorithm"]
+        self._table_size = data["table_size"]
+        self._state = self._make_state([(name, float(w)) for name, w in data["nodes"]])
+
+
+def _check_new_name(state: _WeightedState, name: Any) -> None:
+    label = _label(name)
+    if name in state.where:
+        raise ValueError(f"node {name!r} is already in the router")
+    for other, other_label in zip(state.names, state.labels):
+        if other_label == label:
+            raise ValueError(f"duplicate node name {name!r} (same as {other!r})")
