@@ -7,12 +7,40 @@ and a pure-Python twin of every kernel. ``IMPLEMENTATION`` says which twin is li
 
 from ._implementation import IMPLEMENTATION
 from ._version import __version__
+from .balance import (
+    ConsistentBalancer,
+    LeastConnections,
+    NoAvailableNode,
+    PeakEWMA,
+    PowerOfTwoChoices,
+    RandomChoice,
+    RoundRobin,
+)
 from .hashing import ALGORITHMS, hash_key, hash_keys
+from .ring import HashRing, assign_bounded
+from .routers import Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
+from .select import SmoothWeightedRoundRobin, WeightedSampler
 
 __all__ = [
     "ALGORITHMS",
     "IMPLEMENTATION",
+    "ConsistentBalancer",
+    "HashRing",
+    "LeastConnections",
+    "Maglev",
+    "MementoRouter",
+    "NoAvailableNode",
+    "PeakEWMA",
+    "PowerOfTwoChoices",
+    "RandomChoice",
+    "Rendezvous",
+    "RoundRobin",
+    "SmoothWeightedRoundRobin",
+    "WeightedSampler",
     "__version__",
+    "assign_bounded",
     "hash_key",
     "hash_keys",
+    "jump_hash",
+    "jumpback_hash",
 ]

@@ -19,7 +19,7 @@ ENV_VAR = "FASTRING_IMPLEMENTATION"
 
 #: Accelerated areas: each has a selector ``_<area>.py`` and the twins
 #: ``_<area>_c.pyx`` / ``_<area>_py.py`` exporting the same names (the selector's ``__all__``).
-AREAS = ("hashing",)
+AREAS = ("hashing", "ring", "select", "routers")
 
 #: The compiled twin is used only if every compiled module imports, so a half-built
 #: install never mixes twins.

@@ -59,7 +59,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
 
 #: Modules that add subcommands: each has ``register(commands)``, where ``commands``
 #: is the argparse subparsers object; each subparser sets ``run=function(args) -> int``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("fastring._cmd_compare", "fastring._cmd_simulate")
 
 
 def sample_keys(n: int, seed: int = 0) -> list[str]:

@@ -1,0 +1,205 @@
+"""``fastring compare`` (every router on the same keys) and ``fastring route``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import IMPLEMENTATION, __version__
+from .analysis import ideal_moved_fraction, load_stats, moved_fraction, router_memory
+
+
+class JumpRouter:
+    """Jump hash over a list of names: bucket i is ``nodes[i]``.
+
+    Jump can only grow or shrink at the end, so removing any other node renumbers
+    the buckets after it; ``compare`` shows what that costs (see MementoRouter).
+    """
+
+    def __init__(self, nodes):
+        self.nodes = tuple(nodes)
+        if not self.nodes:
+            raise ValueError("JumpRouter needs at least one node")
+
+    def lookup_many(self, keys):
+        from .routers import jump_hash
+
+        return jump_hash(keys, len(self.nodes))
+
+    def lookup(self, key):
+        from .routers import jump_hash
+
+        return self.nodes[jump_hash(key, len(self.nodes))]
+
+
+def _factories() -> dict[str, Callable[[list[str]], Any]]:
+    from .ring import HashRing
+    from .routers import Maglev, MementoRouter, Rendezvous
+
+    return {
+        "ring": lambda nodes: HashRing(nodes),
+        "ring-ketama": lambda nodes: HashRing(nodes, compat="ketama"),
+        "jump": JumpRouter,
+        "memento": MementoRouter,
+        "rendezvous": Rendezvous,
+        "maglev": Maglev,
+    }
+
+
+#: Routers for ``fastring route`` (ketama is reached with ``--router ring --compat ketama``).
+ROUTE_CHOICES = ("ring", "jump", "rendezvous", "maglev", "memento")
+
+
+def _best_time(run: Callable[[], Any], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _changed(make: Callable[[list[str]], Any], names: list[str], *, remove: str | None = None, add: str | None = None):
+    """The router after one change, made the way its users would make it: with its
+    own ``remove``/``add`` where it has them (Memento must remember what it lost),
+    else by building it anew from the changed names (Jump)."""
+    router = make(names)
+    if remove is not None:
+        if hasattr(router, "remove"):
+            router.remove(remove)
+            return router
+        return make([n for n in names if n != remove])
+    if hasattr(router, "add"):
+        router.add(add)
+        return router
+    return make([*names, add])
+
+
+def compare_routers(num_nodes: int, num_keys: int, *, seed: int = 0, repeats: int = 3, progress=None) -> list[dict]:
+    """Run every router on the same sample keys; one dict of measurements each."""
+    from .cli import sample_keys
+
+    if num_nodes < 2:
+        raise ValueError("compare needs at least 2 nodes (one is removed)")
+    if num_keys < 1:
+        raise ValueError("compare needs at least 1 key")
+    keys = sample_keys(num_keys, seed)
+    names = [f"node-{i:04d}" for i in range(num_nodes)]
+    removed = names[num_nodes // 2]  # a node in the middle: jump cannot drop it cleanly
+    fewer = [n for n in names if n != removed]
+    more = [*names, f"node-{num_nodes:04d}"]
+    uniform = dict.fromkeys(names, 1.0)
+    ideal_remove = ideal_moved_fraction(uniform, dict.fromkeys(fewer, 1.0))
+    ideal_add = ideal_moved_fraction(uniform, dict.fromkeys(more, 1.0))
+    rows = []
+    factories = _factories()
+    for step, (label, make) in enumerate(factories.items(), 1):
+        if progress:
+            progress(f"[{step}/{len(factories)}] {label}: build, lookup {num_keys:,} keys, remove, add")
+        build = _best_time(lambda: make(names), 1 if num_nodes >= 1000 else repeats)
+        router = make(names)
+        lookup = _best_time(lambda: router.lookup_many(keys), repeats)
+        assignment = router.lookup_many(keys)
+        stats = load_stats(assignment, num_nodes)
+        after_remove = _changed(make, names, remove=removed)
+        after_add = _changed(make, names, add=more[-1])
+        rows.append(
+            {
+                "router": label,
+                "ns_per_key": lookup / num_keys * 1e9,
+                "peak_to_mean": stats.peak_to_mean,
+                "stddev_to_mean": stats.stddev_to_mean,
+                "moved_remove": moved_fraction(assignment, after_remove.lookup_many(keys), names, after_remove.nodes),
+                "ideal_remove": ideal_remove,
+                "moved_add": moved_fraction(assignment, after_add.lookup_many(keys), names, after_add.nodes),
+                "ideal_add": ideal_add,
+                "build_ms": build * 1e3,
+                "memory_kib": router_memory(router) / 1024,
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    header = (
+        f"{'router':<12} {'ns/key':>8} {'peak/mean':>9} {'std/mean':>8} "
+        f"{'moved -1 (ideal)':>17} {'moved +1 (ideal)':>17} {'build ms':>9} {'memory KiB':>10}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r['router']:<12} {r['ns_per_key']:>8.1f} {r['peak_to_mean']:>9.3f} {r['stddev_to_mean']:>8.3f} "
+            f"{r['moved_remove']:>8.2%} ({r['ideal_remove']:>6.2%}) {r['moved_add']:>8.2%} ({r['ideal_add']:>6.2%}) "
+            f"{r['build_ms']:>9.2f} {r['memory_kib']:>10.1f}"
+        )
+    return "\n".join(lines)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    long_run = args.keys * max(args.nodes, 1) >= 10**8 or args.keys >= 10**6
+    progress = (lambda message: print(message, file=sys.stderr, flush=True)) if (long_run or args.progress) else None
+    rows = compare_routers(args.nodes, args.keys, seed=args.seed, progress=progress)
+    print(
+        f"fastring {__version__} ({IMPLEMENTATION}): {args.nodes} nodes, {args.keys:,} sample keys "
+        f"(user:<n>), one node removed from the middle / one added"
+    )
+    print(format_table(rows))
+    return 0
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    names = [n.strip() for n in args.nodes.split(",") if n.strip()]
+    if not names:
+        raise ValueError("--nodes needs at least one name, e.g. --nodes a,b,c")
+    if len(set(names)) != len(names):
+        raise ValueError("--nodes has duplicate names")
+    if args.compat and args.router != "ring":
+        raise ValueError("--compat goes with --router ring")
+    if args.router == "ring":
+        from .ring import HashRing
+
+        router = HashRing(names, compat=args.compat)
+    else:
+        router = _factories()[args.router](names)
+    stream = open(args.file, "rb") if args.file != "-" else sys.stdin.buffer
+    try:
+        while True:
+            lines = stream.readlines(1 << 20)
+            if not lines:
+                break
+            keys = [_strip_newline(line) for line in lines]
+            if args.compat:
+                keys = [k.decode("utf-8", "surrogateescape") for k in keys]  # uhashring hashes str(key)
+            nodes = router.nodes
+            sys.stdout.write("".join(f"{nodes[i]}\n" for i in router.lookup_many(keys).tolist()))
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return 0
+
+
+def _strip_newline(line: bytes) -> bytes:
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    return line[:-1] if line.endswith(b"\n") else line
+
+
+def register(commands) -> None:
+    compare = commands.add_parser("compare", help="run every router on the same keys and compare them")
+    compare.add_argument("--nodes", type=int, default=100, help="number of nodes (default 100)")
+    compare.add_argument("--keys", type=int, default=200_000, help="number of sample keys (default 200000)")
+    compare.add_argument("--seed", type=int, default=0, help="seed of the sample key permutation")
+    compare.add_argument("--progress", action="store_true", help="show progress (automatic for long runs)")
+    compare.set_defaults(run=cmd_compare)
+
+    route = commands.add_parser("route", help="print the node for each input line")
+    route.add_argument("file", nargs="?", default="-", help="file of keys, one per line ('-' = stdin)")
+    route.add_argument("--router", choices=ROUTE_CHOICES, default="ring")
+    route.add_argument("--nodes", required=True, help="comma-separated node names, e.g. a,b,c")
+    route.add_argument("--compat", choices=("ketama", "uhashring"), help="with --router ring: uhashring-exact mode")
+    route.set_defaults(run=cmd_route)
