@@ -12,6 +12,7 @@ import numpy as np
 
 from . import IMPLEMENTATION, __version__
 from .analysis import ideal_moved_fraction, load_stats, moved_fraction, router_memory
+from .cli import read_key_lines
 
 
 class JumpRouter:
@@ -166,27 +167,12 @@ def cmd_route(args: argparse.Namespace) -> int:
         router = HashRing(names, compat=args.compat)
     else:
         router = _factories()[args.router](names)
-    stream = open(args.file, "rb") if args.file != "-" else sys.stdin.buffer
-    try:
-        while True:
-            lines = stream.readlines(1 << 20)
-            if not lines:
-                break
-            keys = [_strip_newline(line) for line in lines]
-            if args.compat:
-                keys = [k.decode("utf-8", "surrogateescape") for k in keys]  # uhashring hashes str(key)
-            nodes = router.nodes
-            sys.stdout.write("".join(f"{nodes[i]}\n" for i in router.lookup_many(keys).tolist()))
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
+    for keys in read_key_lines(args.file):
+        if args.compat:
+            keys = [k.decode("utf-8", "surrogateescape") for k in keys]  # uhashring hashes str(key)
+        nodes = router.nodes
+        sys.stdout.write("".join(f"{nodes[i]}\n" for i in router.lookup_many(keys).tolist()))
     return 0
-
-
-def _strip_newline(line: bytes) -> bytes:
-    if line.endswith(b"\r\n"):
-        return line[:-2]
-    return line[:-1] if line.endswith(b"\n") else line
 
 
 def register(commands) -> None:

@@ -38,22 +38,27 @@ def _strip_newline(line: bytes) -> bytes:
     return line[:-1] if line.endswith(b"\n") else line
 
 
-def cmd_hash(args: argparse.Namespace) -> int:
-    # One key per line; the line (without its newline) is the key, as UTF-8 bytes.
-    # Reading bytes keeps any encoding exactly as it is in the file.
-    # Lines are hashed in batches so a large file costs what hash_keys costs.
-    stream = open(args.file, "rb") if args.file != "-" else sys.stdin.buffer
+def read_key_lines(path: str):
+    """Yield lists of keys (bytes), one per line of ``path`` ('-' = stdin), in batches
+    of about 1 MiB, so a large file costs what the batched kernels cost."""
+    stream = open(path, "rb") if path != "-" else sys.stdin.buffer
     try:
         while True:
             lines = stream.readlines(1 << 20)
             if not lines:
-                break
-            keys = [_strip_newline(line) for line in lines]
-            hashes = hash_keys(keys, args.algorithm, seed=args.seed)
-            sys.stdout.write("".join(f"{h}\n" for h in hashes.tolist()))
+                return
+            yield [_strip_newline(line) for line in lines]
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    # The line (without its newline) is the key, as bytes: a file's encoding is
+    # hashed exactly as it is.
+    for keys in read_key_lines(args.file):
+        hashes = hash_keys(keys, args.algorithm, seed=args.seed)
+        sys.stdout.write("".join(f"{h}\n" for h in hashes.tolist()))
     return 0
 
 
