@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import xxhash
-from common import interleaved_best, str_keys, uint64_keys, use_twin, write_results
+from common import run_cases, str_keys, uint64_keys, use_twin
 
 from fastring import hash_keys
 
@@ -98,18 +98,7 @@ def main() -> None:
     parser.add_argument("--pure-keys", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    rows = []
-    for row, contenders, (ours, peer), target in cases(args.keys, args.pure_keys):
-        best = interleaved_best({name: fn for name, (fn, _) in contenders.items()}, args.repeats)
-        ns = {name: best[name] / count * 1e9 for name, (_, count) in contenders.items()}
-        ratio = ns[peer] / ns[ours]
-        rows.append({"row": row, "ns_per_key": ns, "ours": ours, "peer": peer, "ratio": ratio, "target": target})
-        print(f"\n{row}  (target {target})")
-        for name, value in ns.items():
-            print(f"  {name:<45} {value:10.2f} ns/key")
-        print(f"  ratio {peer} / {ours}: {ratio:.2f}×")
-    print("\nwrote", write_results("hashing", rows))
-
+    run_cases("hashing", cases(args.keys, args.pure_keys), args.repeats)
 
 if __name__ == "__main__":
     main()

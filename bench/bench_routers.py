@@ -14,7 +14,7 @@ import argparse
 
 import jump
 import numpy as np
-from common import interleaved_best, str_keys, uint64_keys, use_twin, write_results
+from common import run_cases, str_keys, uint64_keys, use_twin
 
 from fastring import Maglev, MementoRouter, Rendezvous, hash_keys, jump_hash, jumpback_hash
 
@@ -133,19 +133,7 @@ def main() -> None:
     parser.add_argument("--pure-keys", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    rows = []
-    for row, contenders, (ours, peer), target in cases(args.keys, args.pure_keys):
-        repeats = args.repeats if "build" not in row else max(3, args.repeats // 2)
-        best = interleaved_best({name: fn for name, (fn, _) in contenders.items()}, repeats)
-        ns = {name: best[name] / count * 1e9 for name, (_, count) in contenders.items()}
-        ratio = ns[peer] / ns[ours]
-        rows.append({"row": row, "ns_per_key": ns, "ours": ours, "peer": peer, "ratio": ratio, "target": target})
-        print(f"\n{row}  (target {target})")
-        for name, value in ns.items():
-            print(f"  {name:<45} {value:14.2f} ns/key")
-        print(f"  ratio {peer} / {ours}: {ratio:.2f}×")
-    print("\nwrote", write_results("routers", rows))
-
+    run_cases("routers", cases(args.keys, args.pure_keys), args.repeats)
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ import random
 import threading
 
 import numpy as np
-from common import SEED, interleaved_best, use_twin, write_results
+from common import SEED, run_cases, use_twin
 
 from fastring import (
     ConsistentBalancer,
@@ -193,18 +193,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    rows = []
-    for row, contenders, (ours, peer), target in cases(args.draws, args.pure_draws, args.calls):
-        best = interleaved_best({name: fn for name, (fn, _) in contenders.items()}, args.repeats)
-        ns = {name: best[name] / count * 1e9 for name, (_, count) in contenders.items()}
-        ratio = ns[peer] / ns[ours]
-        rows.append({"row": row, "ns_per_key": ns, "ours": ours, "peer": peer, "ratio": ratio, "target": target})
-        print(f"\n{row}  (target {target})")
-        for name, value in ns.items():
-            print(f"  {name:<45} {value:10.2f} ns/item")
-        print(f"  ratio {peer} / {ours}: {ratio:.2f}×")
-    print("\nwrote", write_results("select", rows))
-
+    run_cases("select", cases(args.draws, args.pure_draws, args.calls), args.repeats, unit="ns/item")
 
 if __name__ == "__main__":
     main()

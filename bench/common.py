@@ -87,3 +87,23 @@ def write_results(name: str, rows: list[dict]) -> str:
     with open(path, "w") as f:
         json.dump({"machine": machine(), "rows": rows}, f, indent=2)
     return path
+
+
+def run_cases(area: str, cases, repeats: int, unit: str = "ns/key") -> list[dict]:
+    """Time each case's contenders interleaved, print them, write results/<area>.json.
+
+    A case is ``(row, {contender: (callable, items per call)}, (ours, peer), target)``;
+    times are per item (``unit``), the ratio is peer time / our time.
+    """
+    rows = []
+    for row, contenders, (ours, peer), target in cases:
+        best = interleaved_best({name: fn for name, (fn, _) in contenders.items()}, repeats)
+        ns = {name: best[name] / count * 1e9 for name, (_, count) in contenders.items()}
+        ratio = ns[peer] / ns[ours]
+        rows.append({"row": row, "ns_per_key": ns, "ours": ours, "peer": peer, "ratio": ratio, "target": target, "unit": unit})
+        print(f"\n{row}  (target {target})")
+        for name, value in ns.items():
+            print(f"  {name:<45} {value:12.2f} {unit}")
+        print(f"  ratio {peer} / {ours}: {ratio:.2f}×")
+    print("\nwrote", write_results(area, rows))
+    return rows

@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from . import IMPLEMENTATION, __version__
 from .analysis import ideal_moved_fraction, load_stats, moved_fraction, router_memory
 from .cli import read_key_lines

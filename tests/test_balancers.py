@@ -123,7 +123,7 @@ def test_exception_counts_as_failure(twin, make):
     lb = make(["a"], max_fails=2, fail_timeout=5, clock=clock)
     for _ in range(2):
         with pytest.raises(RuntimeError, match="boom"):
-            with lb.acquire("k") as node:
+            with lb.acquire("k"):
                 assert lb.in_flight == {"a": 1}
                 raise RuntimeError("boom")
     assert lb.in_flight == {"a": 0}
