@@ -18,6 +18,7 @@ cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 
 from fastring._hashfuncs cimport (
     ALGO_COUNT,
@@ -423,89 +424,95 @@ cdef inline uint64_t _hash_short_first(const uint8_t* p, size_t n, int algo,
     return _c_hash_bytes(p, n, algo, seed)
 
 
-cdef int _objects(list items, Py_ssize_t n, int algo, uint64_t seed,
-                  uint64_t* out64, uint32_t* out32) except -1:
-    """Convert and hash every key of ``items`` into out64 or out32 [0:n], under the GIL.
+cdef inline int _hash_object(PyObject* o, Py_ssize_t i, int algo, uint64_t seed,
+                             uint64_t* h) except -1:
+    """Convert key ``o`` (at position i) and hash it into h[0], under the GIL.
 
-    Why one pass under the GIL (and not "collect pointers, then hash without
-    the GIL"): for a list the cost is the cache misses on the objects; hashing
-    each key right after its header arrives hides the hash behind those
-    misses, while a separate hashing pass adds its full compute on top
-    (measured ~9 vs ~14 ns/key on 10^6 short str). It is also simpler to keep
-    safe: every pointer is used at once, while the list (or ``res``) holds the
-    object, so no references need to be taken and released.
+    str, bytes and int take inline fast paths; anything else (and any failure)
+    goes through ``fastring._keys.key_bytes``, which returns the bytes or raises
+    the proper error naming position i.
     """
-    # Free-threaded builds: lock the list so no other thread mutates it under
-    # the borrowed references (a no-op with the GIL).
-    with cython.critical_section(items):
-        _objects_locked(items, n, algo, seed, out64, out32)
-    return 0
-
-
-cdef int _objects_locked(list items, Py_ssize_t n, int algo, uint64_t seed,
-                         uint64_t* out64, uint32_t* out32) except -1:
-    cdef Py_ssize_t i, size
-    cdef PyObject* o
+    cdef Py_ssize_t size
     cdef const char* s
-    cdef const uint8_t* p = NULL
-    cdef size_t ln = 0
-    cdef uint64_t v = 0
     cdef long long sv
     cdef unsigned long long uv
     cdef int ovf
-    cdef bint is_int, ok
-    cdef uint64_t h
     cdef object res
-    for i in range(n):
-        o = PyList_GET_ITEM(<PyObject*>items, i)  # borrowed: used before any Python code runs
-        is_int = False
-        ok = True
-        if PyUnicode_CheckExact(o):
-            if PyUnicode_IS_COMPACT_ASCII(o):
-                # ASCII is its own UTF-8: hash the str's data in place.
-                p = <const uint8_t*>PyUnicode_DATA(o)
-                ln = <size_t>PyUnicode_GET_LENGTH(o)
-            else:
-                # The UTF-8 form is cached in the str and lives as long as it.
-                s = PyUnicode_AsUTF8AndSize(o, &size)
-                if s != NULL:
-                    p = <const uint8_t*>s
-                    ln = <size_t>size
-                else:
-                    PyErr_Clear()  # a lone surrogate: key_bytes raises the proper error
-                    ok = False
-        elif PyBytes_CheckExact(o):
-            p = <const uint8_t*>PyBytes_AS_STRING(o)
-            ln = <size_t>PyBytes_GET_SIZE(o)
-        elif PyLong_CheckExact(o):
-            is_int = True
-            sv = PyLong_AsLongLongAndOverflow(o, &ovf)
-            if ovf == 0:
-                v = <uint64_t>sv  # two's complement bits
-            elif ovf > 0:
-                uv = PyLong_AsUnsignedLongLong(o)
-                if uv == <unsigned long long>-1 and PyErr_Occurred() != NULL:
-                    PyErr_Clear()  # >= 2**64: key_bytes raises OverflowError
-                    ok = False
-                else:
-                    v = <uint64_t>uv  # [2**63, 2**64): the uint64 bits
-            else:
-                ok = False  # < -2**63: key_bytes raises OverflowError
-        elif PyBool_Check(o):
-            is_int = True
-            v = 1 if o == Py_True else 0
-        else:
-            ok = False
-        if not ok:
-            # <object>o holds its own reference during the call, and res keeps
-            # the returned bytes alive until they are hashed below.
-            is_int = False
-            res = _fallback(<object>o, i)
-            p = <const uint8_t*>PyBytes_AS_STRING(<PyObject*>res)
-            ln = <size_t>PyBytes_GET_SIZE(<PyObject*>res)
-            if PyList_GET_SIZE(<PyObject*>items) != n:  # key_bytes ran Python code
+    if PyUnicode_CheckExact(o):
+        if PyUnicode_IS_COMPACT_ASCII(o):
+            # ASCII is its own UTF-8: hash the str's data in place.
+            h[0] = _hash_short_first(<const uint8_t*>PyUnicode_DATA(o),
+                                     <size_t>PyUnicode_GET_LENGTH(o), algo, seed)
+            return 0
+        # The UTF-8 form is cached in the str and lives as long as it.
+        s = PyUnicode_AsUTF8AndSize(o, &size)
+        if s != NULL:
+            h[0] = _hash_short_first(<const uint8_t*>s, <size_t>size, algo, seed)
+            return 0
+        PyErr_Clear()  # a lone surrogate: key_bytes raises the proper error
+    elif PyBytes_CheckExact(o):
+        h[0] = _hash_short_first(<const uint8_t*>PyBytes_AS_STRING(o),
+                                 <size_t>PyBytes_GET_SIZE(o), algo, seed)
+        return 0
+    elif PyLong_CheckExact(o):
+        sv = PyLong_AsLongLongAndOverflow(o, &ovf)
+        if ovf == 0:
+            h[0] = hash_u64(<uint64_t>sv, algo, seed)  # two's complement bits
+            return 0
+        if ovf > 0:
+            uv = PyLong_AsUnsignedLongLong(o)
+            if not (uv == <unsigned long long>-1 and PyErr_Occurred() != NULL):
+                h[0] = hash_u64(<uint64_t>uv, algo, seed)  # [2**63, 2**64): uint64 bits
+                return 0
+            PyErr_Clear()  # >= 2**64: key_bytes raises OverflowError
+        # < -2**63: key_bytes raises OverflowError
+    elif PyBool_Check(o):
+        h[0] = hash_u64(1 if o == Py_True else 0, algo, seed)
+        return 0
+    # <object>o holds its own reference during the call (which may run Python
+    # code), and res keeps the returned bytes alive while they are hashed.
+    res = _fallback(<object>o, i)
+    h[0] = _hash_short_first(<const uint8_t*>PyBytes_AS_STRING(<PyObject*>res),
+                             <size_t>PyBytes_GET_SIZE(<PyObject*>res), algo, seed)
+    return 0
+
+
+# Why one pass under the GIL (and not "collect pointers, then hash without the
+# GIL"): for a list the cost is the cache misses on the objects; hashing each
+# key right after its header arrives hides the hash behind those misses, while
+# a separate hashing pass adds its full compute on top (measured ~9 vs ~14
+# ns/key on 10^6 short str). It is also simpler to keep safe: every pointer is
+# used at once, while the container (or ``res``) holds the object, so no
+# references need to be taken and released.
+
+cdef int _list_objects(list items, Py_ssize_t n, int algo, uint64_t seed,
+                       uint64_t* out64, uint32_t* out32) except -1:
+    cdef Py_ssize_t i
+    cdef uint64_t h
+    # Free-threaded builds: lock the list so no other thread mutates it under
+    # the borrowed references (a no-op with the GIL).
+    with cython.critical_section(items):
+        for i in range(n):
+            # Borrowed, and read afresh each time: key_bytes may run Python code.
+            _hash_object(PyList_GET_ITEM(<PyObject*>items, i), i, algo, seed, &h)
+            if PyList_GET_SIZE(<PyObject*>items) != n:
                 raise RuntimeError("list changed size during hashing")
-        h = hash_u64(v, algo, seed) if is_int else _hash_short_first(p, ln, algo, seed)
+            if out32 != NULL:
+                out32[i] = <uint32_t>h
+            else:
+                out64[i] = h
+    return 0
+
+
+cdef int _array_objects(PyObject** items, Py_ssize_t n, int algo, uint64_t seed,
+                        uint64_t* out64, uint32_t* out32) except -1:
+    """An object ndarray's element pointers. The caller holds the array's
+    buffer, so it cannot be resized under us, and the array owns a reference
+    to each element."""
+    cdef Py_ssize_t i
+    cdef uint64_t h
+    for i in range(n):
+        _hash_object(items[i], i, algo, seed, &h)
         if out32 != NULL:
             out32[i] = <uint32_t>h
         else:
@@ -513,23 +520,50 @@ cdef int _objects_locked(list items, Py_ssize_t n, int algo, uint64_t seed,
     return 0
 
 
-def hash_objects(list items not None, int algo, uint64_t seed, out):
-    """Hash each key of the list ``items`` into ``out`` (str, bytes, int inline;
-    anything else through ``fastring._keys.key_bytes``).
+def hash_objects(items not None, int algo, uint64_t seed, out):
+    """Hash each key of ``items`` (a list, or a 1-d C-contiguous object ndarray)
+    into ``out`` (str, bytes, int inline; anything else through
+    ``fastring._keys.key_bytes``).
 
     Results are written as keys are read, so an error leaves ``out`` partly
     written: ``hash_keys`` hands a caller's ``out`` over only after success.
     (A private scratch buffer here cost ~8 ns/key in page faults and copying.)
     """
-    cdef Py_ssize_t n = len(items)
+    cdef Py_ssize_t n
     cdef uint64_t[::1] o64
     cdef uint32_t[::1] o32
+    cdef uint64_t* out64 = NULL
+    cdef uint32_t* out32 = NULL
+    cdef Py_buffer view
+    cdef bint is_list = type(items) is list
     _check_algo(algo)
-    if algo_is_32bit(algo):
-        o32 = _out32(out, n)
-        if n:
-            _objects(items, n, algo, seed, NULL, &o32[0])
+    if is_list:
+        n = len(items)
     else:
-        o64 = _out64(out, n)
-        if n:
-            _objects(items, n, algo, seed, &o64[0], NULL)
+        # An object array read in place: no list, no extra pass over the keys.
+        try:
+            PyObject_GetBuffer(items, &view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+        except (TypeError, BufferError, ValueError):
+            raise TypeError("items must be a list or a 1-d C-contiguous object array") from None
+        if view.ndim != 1 or view.format == NULL or view.format[0] != b"O" or view.format[1] != 0:
+            PyBuffer_Release(&view)
+            raise TypeError("items must be a list or a 1-d C-contiguous object array")
+        n = view.shape[0]
+    try:
+        if algo_is_32bit(algo):
+            o32 = _out32(out, n)
+            if n:
+                out32 = &o32[0]
+        else:
+            o64 = _out64(out, n)
+            if n:
+                out64 = &o64[0]
+        if n == 0:
+            return
+        if is_list:
+            _list_objects(items, n, algo, seed, out64, out32)
+        else:
+            _array_objects(<PyObject**>view.buf, n, algo, seed, out64, out32)
+    finally:
+        if not is_list:
+            PyBuffer_Release(&view)

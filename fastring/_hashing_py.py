@@ -751,16 +751,19 @@ _INT_END = 1 << 64
 
 
 def hash_objects(items, algo, seed, out):
-    """Hash each key of the list ``items`` into ``out`` (str, bytes, int inline;
-    anything else through ``fastring._keys.key_bytes``).
+    """Hash each key of ``items`` (a list, or a 1-d C-contiguous object ndarray)
+    into ``out`` (str, bytes, int inline; anything else through
+    ``fastring._keys.key_bytes``).
 
-    Every key is converted before anything is written, so an error leaves
-    ``out`` untouched.
+    Every key is converted before anything is written (the compiled twin may
+    write part of ``out`` before an error; ``hash_keys`` guards callers' arrays).
     """
     from ._keys import key_bytes  # here, not at the top: _keys imports the selector
 
+    if isinstance(items, np.ndarray) and items.dtype == object and items.ndim == 1 and items.flags.c_contiguous:
+        items = items.tolist()  # the very objects, in order
     if not isinstance(items, list):
-        raise TypeError(f"items must be a list, got {type(items).__name__}")
+        raise TypeError("items must be a list or a 1-d C-contiguous object array")
     fn = _scalar_for(algo)
     _check_seed(seed)
     _check_out(out, len(items), algo)

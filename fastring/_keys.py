@@ -113,7 +113,7 @@ class FixedKeys:
 class ObjectKeys:
     """Python objects, converted one by one by the kernels (fast paths + key_bytes)."""
 
-    items: list
+    items: list | np.ndarray  # a list, or a 1-d C-contiguous object array
 
     def __len__(self) -> int:
         return len(self.items)
@@ -202,9 +202,11 @@ def from_numpy(array: np.ndarray) -> KeyBatch:
         itemsize = array.dtype.itemsize
         data = np.ascontiguousarray(array).view(np.uint8).reshape(-1)
         return FixedKeys(data, itemsize)
-    if kind in "UO":
-        # tolist(): U elements become str; O elements stay the very objects they are.
-        return ObjectKeys(array.tolist())
+    if kind == "O":
+        # Read in place by the kernels (a strided array is made contiguous first).
+        return ObjectKeys(np.ascontiguousarray(array))
+    if kind == "U":
+        return ObjectKeys(array.tolist())  # each element as a str
     raise TypeError(
         f"key at position 0 has unsupported type: NumPy dtype {array.dtype} "
         f"({_KEY_TYPES_HINT}; integer, S, U and object arrays are accepted)"

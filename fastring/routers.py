@@ -133,11 +133,11 @@ def _batch_integers(batch: KeyBatch, offset: int) -> np.ndarray:
     )
 
 
-def _object_integers(items: list, offset: int) -> np.ndarray:
-    if not items:
+def _object_integers(items: list | np.ndarray, offset: int) -> np.ndarray:
+    if len(items) == 0:
         return np.empty(0, dtype=np.uint64)
     try:
-        array = np.asarray(items)
+        array = np.asarray(items.tolist() if isinstance(items, np.ndarray) else items)
     except (OverflowError, ValueError, TypeError):
         array = None
     if array is not None and array.ndim == 1 and array.dtype.kind in "iub":

@@ -81,3 +81,30 @@ def test_kernels_reject_wrong_out_length(compiled, twin_index):
         module.hash_uint64(np.zeros(3, np.uint64), 0, 0, np.zeros(2, np.uint64))
     with pytest.raises(ValueError):
         module.hash_objects(["a"], 0, 0, np.zeros(2, np.uint64))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(keys, max_size=30), algorithm_and_seed())
+def test_object_array_parity(compiled, items, spec):
+    """Object arrays are read in place by the compiled twin; same hashes as the list."""
+    algo, dtype, seed = spec
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    c, p = compiled["hashing"]
+    from_list, from_array_c, from_array_p = (np.empty(len(items), dtype) for _ in range(3))
+    c.hash_objects(list(items), algo, seed, from_list)
+    c.hash_objects(array, algo, seed, from_array_c)
+    p.hash_objects(array, algo, seed, from_array_p)
+    np.testing.assert_array_equal(from_list, from_array_c)
+    np.testing.assert_array_equal(from_list, from_array_p)
+
+
+@pytest.mark.parametrize("twin_index", [0, 1])
+@pytest.mark.parametrize(
+    "items",
+    [np.zeros(3, dtype=np.int64), np.empty((2, 2), dtype=object), np.empty(6, dtype=object)[::2], ("a", "b"), "ab"],
+)
+def test_object_kernel_takes_lists_and_contiguous_object_arrays_only(compiled, twin_index, items):
+    module = compiled["hashing"][twin_index]
+    with pytest.raises(TypeError, match="items must be a list or a 1-d C-contiguous object array"):
+        module.hash_objects(items, 0, 0, np.zeros(len(items), np.uint64))
