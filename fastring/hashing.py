@@ -85,7 +85,9 @@ def hash_key(key: Any, algorithm: str = "xxh64", *, seed: int = 0) -> int:
     return _hashing.hash_bytes(key_bytes(key), algo, seed)
 
 
-def hash_keys(keys: Any, algorithm: str = "xxh64", *, seed: int = 0, out: np.ndarray | None = None) -> np.ndarray:
+def hash_keys(
+    keys: Any, algorithm: str = "xxh64", *, seed: int = 0, out: np.ndarray | None = None, threads: int = 1
+) -> np.ndarray:
     """Hash every key of a container; ``hash_keys(c)[i] == hash_key(c[i])``.
 
     Parameters
@@ -103,6 +105,10 @@ def hash_keys(keys: Any, algorithm: str = "xxh64", *, seed: int = 0, out: np.nda
     out : numpy.ndarray, optional
         A writeable, C-contiguous 1-d array of the output dtype and length; filled
         in place and returned. Left untouched if the call raises.
+    threads : int
+        Split integer, NumPy ``S`` and Arrow binary/string columns into this many
+        parts hashed in parallel (the kernels release the GIL). Python objects
+        (lists, object arrays) are read under the GIL and always use one thread.
 
     Returns
     -------
@@ -133,23 +139,66 @@ def hash_keys(keys: Any, algorithm: str = "xxh64", *, seed: int = 0, out: np.nda
     dtype('uint32')
     """
     algo, dtype, seed = resolve_algorithm(algorithm, seed)
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive int, got {threads!r}")
     batch = as_key_batch(keys)
     n = len(batch)
     if out is None:
         out = np.empty(n, dtype=dtype)
-        hash_batch(batch, algo, seed, out)
+        _hash_parallel(batch, algo, seed, out, int(threads))
         return out
     _check_out(out, dtype, n)
     if isinstance(batch, IntKeys):
         # Integer keys cannot fail once batched: hash straight into out.
-        hash_batch(batch, algo, seed, out)
+        _hash_parallel(batch, algo, seed, out, int(threads))
         return out
     # Kernels write as they go; a key that fails part-way must leave the caller's
     # out untouched, so hash into a private array and hand it over on success.
     result = np.empty(n, dtype=dtype)
-    hash_batch(batch, algo, seed, result)
+    _hash_parallel(batch, algo, seed, result, int(threads))
     out[...] = result
     return out
+
+
+#: Below this many keys per thread, starting threads costs more than it saves.
+_MIN_KEYS_PER_THREAD = 50_000
+
+
+def _split(batch: KeyBatch, parts: int) -> list[tuple[KeyBatch, int, int]]:
+    """Cut a GIL-free batch into ``parts`` consecutive (sub-batch, start, stop)."""
+    n = len(batch)
+    bounds = np.linspace(0, n, parts + 1).astype(np.intp)
+    pieces = []
+    for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if isinstance(batch, IntKeys):
+            piece: KeyBatch = IntKeys(batch.values[start:stop])
+        elif isinstance(batch, PackedKeys):
+            piece = PackedKeys(batch.data, batch.offsets[start : stop + 1])  # offsets are absolute
+        else:
+            assert isinstance(batch, FixedKeys)
+            piece = FixedKeys(batch.data[start * batch.itemsize : stop * batch.itemsize], batch.itemsize)
+        pieces.append((piece, start, stop))
+    return pieces
+
+
+def _hash_parallel(batch: KeyBatch, algo: int, seed: int, out: np.ndarray, threads: int) -> None:
+    if isinstance(batch, ChunkedKeys) and threads > 1:
+        start = 0
+        for chunk in batch.chunks:  # each large chunk is itself split across threads
+            stop = start + len(chunk)
+            _hash_parallel(chunk, algo, seed, out[start:stop], threads)
+            start = stop
+        return
+    parts = min(threads, len(batch) // _MIN_KEYS_PER_THREAD)
+    if parts < 2 or not isinstance(batch, (IntKeys, PackedKeys, FixedKeys)):
+        hash_batch(batch, algo, seed, out)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(parts) as pool:
+        futures = [pool.submit(hash_batch, piece, algo, seed, out[a:b]) for piece, a, b in _split(batch, parts)]
+        for future in futures:
+            future.result()
 
 
 def _check_out(out: Any, dtype: np.dtype, n: int) -> None:

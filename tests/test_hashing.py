@@ -129,3 +129,29 @@ def test_implementation_is_reported():
 
 def test_all_algorithms_listed():
     assert ALGORITHMS == ("xxh64", "xxh3_64", "murmur3_32", "murmur3_64", "fnv1a_64", "md5_32")
+
+
+def test_threads_give_the_same_hashes(monkeypatch):
+    import pyarrow as pa
+
+    from fastring import hashing
+
+    monkeypatch.setattr(hashing, "_MIN_KEYS_PER_THREAD", 100)
+    n = 1_001  # enough keys for several threads, and an odd split
+    ints = np.arange(n, dtype=np.int64) * 7919 - 10**6
+    words = [f"user:{i}" for i in range(n)]
+    containers = [ints, np.array(words, dtype="S"), pa.array(words), pa.chunked_array([words[:5], words[5:]]), words]
+    for container in containers:
+        for algorithm in ("xxh64", "murmur3_32"):
+            one = hash_keys(container, algorithm)
+            np.testing.assert_array_equal(hash_keys(container, algorithm, threads=2), one)
+            np.testing.assert_array_equal(hash_keys(container, algorithm, threads=5), one)
+            out = np.zeros_like(one)
+            assert hash_keys(container, algorithm, threads=3, out=out) is out
+            np.testing.assert_array_equal(out, one)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", None, True])
+def test_threads_must_be_a_positive_int(threads):
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        hash_keys(["a"], threads=threads)
