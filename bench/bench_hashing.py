@@ -90,6 +90,25 @@ def cases(n: int, pure_n: int):
         ("fastring Arrow", "fastring list of str"),
         "≥ 1.5×",
     )
+    big = uint64_keys(8 * n)
+    yield (
+        "hash_keys uint64 array, xxh64, threads=2 vs 1 (8× keys)",
+        {
+            "fastring threads=2": (lambda: hash_keys(big, threads=2), 8 * n),
+            "fastring threads=1": (lambda: hash_keys(big), 8 * n),
+        },
+        ("fastring threads=2", "fastring threads=1"),
+        "≥ 1.7×",
+    )
+    yield (
+        "hash_keys Arrow string array, xxh64, threads=2 vs 1",
+        {
+            "fastring threads=2": (lambda: hash_keys(arrow, threads=2), n),
+            "fastring threads=1": (lambda: hash_keys(arrow), n),
+        },
+        ("fastring threads=2", "fastring threads=1"),
+        "≥ 1.7×",
+    )
 
 
 def main() -> None:

@@ -421,6 +421,8 @@ cdef inline uint64_t _hash_short_first(const uint8_t* p, size_t n, int algo,
         if n <= 16:
             return xxh3_64_le16(p, n, seed)
         return xxh3_64_gt16(p, n, seed)
+    if algo == ALGO_MURMUR3_32:
+        return murmur3_32(p, n, <uint32_t>seed)
     return _c_hash_bytes(p, n, algo, seed)
 
 
