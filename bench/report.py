@@ -14,7 +14,10 @@ def main() -> None:
     paths = sorted(glob.glob(os.path.join(HERE, "results", "*.json")))
     print("# Benchmarks\n")
     print("Interleaved best-of-N timings from `bench/` (see `bench/README.md`); ratios are")
-    print("peer time / fastring time from the same run, so higher is better.\n")
+    print("peer time / fastring time from the same run, so higher is better. Reproduce with")
+    print("`python bench/bench_<area>.py` (hashing, ring, routers, select), then")
+    print("`python bench/report.py > docs/benchmarks.md`. The machine is a shared 2-core VM:")
+    print("absolute times move by tens of percent between runs; ratios within a run hold better.\n")
     for path in paths:
         with open(path) as f:
             result = json.load(f)
@@ -24,11 +27,11 @@ def main() -> None:
         versions = ", ".join(f"{k} {v}" for k, v in sorted(m["versions"].items()))
         print(f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; fastring {m['fastring']}")
         print(f"({m['implementation']}, commit {m['commit']}); {versions}.\n")
-        print("| workload | contender | ns/key |")
-        print("|---|---|---:|")
+        print("| workload | contender | time | unit |")
+        print("|---|---|---:|---|")
         for row in result["rows"]:
             for name, ns in row["ns_per_key"].items():
-                print(f"| {row['row']} | {name} | {ns:,.1f} |")
+                print(f"| {row['row']} | {name} | {ns:,.1f} | {row.get('unit', 'ns/key')} |")
         print()
         print("| workload | ratio (peer / ours) | target |")
         print("|---|---:|---|")
