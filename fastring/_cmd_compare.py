@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Callable
@@ -100,9 +101,9 @@ def compare_routers(num_nodes: int, num_keys: int, *, seed: int = 0, repeats: in
     for step, (label, make) in enumerate(factories.items(), 1):
         if progress:
             progress(f"[{step}/{len(factories)}] {label}: build, lookup {num_keys:,} keys, remove, add")
-        build = _best_time(lambda: make(names), 1 if num_nodes >= 1000 else repeats)
+        build = _best_time(functools.partial(make, names), 1 if num_nodes >= 1000 else repeats)
         router = make(names)
-        lookup = _best_time(lambda: router.lookup_many(keys), repeats)
+        lookup = _best_time(functools.partial(router.lookup_many, keys), repeats)
         assignment = router.lookup_many(keys)
         stats = load_stats(assignment, num_nodes)
         after_remove = _changed(make, names, remove=removed)
