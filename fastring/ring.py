@@ -182,7 +182,8 @@ def _check_weight(name: Any, weight: Any, mode: int) -> int | float:
     return weight
 
 
-def _label(name: Any) -> str:
+def node_label(name: Any) -> str:
+    """The text a node name is hashed as (``f"{name}"``, UTF-8); every router uses it."""
     try:
         hash(name)
     except TypeError:
@@ -504,7 +505,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         seen: dict[str, Any] = {}
         where: dict[Any, int] = {}
         for name, weight in pairs:
-            label = _label(name)
+            label = node_label(name)
             if name in where or label in seen:
                 other = name if name in where else seen[label]
                 raise ValueError(f"duplicate node name {name!r} (same as {other!r})")
@@ -708,7 +709,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         """
         config = self._config
         weight = _check_weight(name, weight, config.mode)
-        label = _label(name)
+        label = node_label(name)
         with self._lock:
             old = self._state
             if name in old.where or label in old.labels:

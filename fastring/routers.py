@@ -44,6 +44,7 @@ from ._keys import (
     key_type_error,
 )
 from .hashing import hash_key, hash_keys, resolve_algorithm
+from .ring import node_label as _label
 
 __all__ = ["Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
 
@@ -277,20 +278,6 @@ def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64
 
 
 # --------------------------------------------------------------------------- node names
-
-
-def _label(name: Any) -> str:
-    """The text a node name is hashed as (``f"{name}"``, UTF-8)."""
-    try:
-        hash(name)
-    except TypeError:
-        raise TypeError(f"node names must be hashable, got {type(name).__name__}") from None
-    label = f"{name}"
-    try:
-        label.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"node name {name!r} is not valid Unicode: it has no UTF-8 encoding") from None
-    return label
 
 
 def _check_weight(name: Any, weight: Any) -> float:
