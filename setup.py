@@ -83,7 +83,13 @@ Cause: {cause}
 
 
 class OptionalBuildExt(build_ext):
-    """build_ext that degrades to the pure package unless extensions are required."""
+    """build_ext that degrades to the pure package unless extensions are required.
+
+    After the first failure no further extension is built: the package is then pure
+    as a whole (a partial build is never used, see fastring/_implementation.py).
+    """
+
+    failed = False
 
     def run(self):
         try:
@@ -92,6 +98,8 @@ class OptionalBuildExt(build_ext):
             self._give_up(exc)
 
     def build_extension(self, ext):
+        if self.failed:
+            return
         try:
             super().build_extension(ext)
         except Exception as exc:
@@ -100,6 +108,7 @@ class OptionalBuildExt(build_ext):
     def _give_up(self, exc):
         if REQUIRE_EXTENSIONS:
             raise
+        self.failed = True
         traceback.print_exc()
         sys.stderr.write(BANNER.format(rule="*" * 72, cause=exc))
 
