@@ -593,6 +593,60 @@ class _WeightedState:
         self.where = {name: i for i, name in enumerate(names)}
 
 
+class _WeightedRouter(_Router):
+    """Rendezvous and Maglev: named nodes with weights, rebuilt from (name, weight)
+    pairs on every change; subclasses say how a state is made (``_new_state``)."""
+
+    __slots__ = ()
+
+    def _make_state(self, pairs):
+        names = tuple(name for name, _ in pairs)
+        labels = tuple(_label(name) for name in names)
+        hashes = tuple(hash_key(label, self._algorithm) for label in labels)
+        return self._new_state(names, tuple(w for _, w in pairs), labels, hashes)
+
+    def _new_state(self, names: tuple, weights: tuple, labels: tuple, name_hashes: tuple):
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        """Node weights as floats, aligned with :attr:`nodes`."""
+        return self._state.weights
+
+    def add(self, name: Any, weight: float = 1) -> None:
+        """Add node ``name`` (appended to :attr:`nodes`). Rendezvous moves keys only to
+        it; Maglev rebuilds its table, moving a few other keys too."""
+        weight = _check_weight(name, weight)
+        state = self._state
+        _check_new_name(state, name)
+        self._state = self._make_state(list(zip(state.names, state.weights)) + [(name, weight)])
+
+    def remove(self, name: Any) -> None:
+        """Remove node ``name``; later nodes' indices shift down by one. Rendezvous moves
+        only its keys; Maglev rebuilds its table (disruption bounded, not minimal)."""
+        i = self._index(name)
+        state = self._state
+        self._state = self._new_state(
+            state.names[:i] + state.names[i + 1 :],
+            state.weights[:i] + state.weights[i + 1 :],
+            state.labels[:i] + state.labels[i + 1 :],
+            state.name_hashes[:i] + state.name_hashes[i + 1 :],
+        )
+
+    def __getstate__(self) -> dict:
+        return {
+            "version": _PICKLE_VERSION,
+            "algorithm": self._algorithm,
+            "nodes": list(zip(self._state.names, self._state.weights)),
+        }
+
+    def __setstate__(self, data: dict) -> None:
+        if data.get("version") != _PICKLE_VERSION:
+            raise ValueError(f"unsupported {type(self).__name__} pickle version {data.get('version')!r}")
+        self._algorithm = data["algorithm"]
+        self._state = self._make_state([(name, float(w)) for name, w in data["nodes"]])
+
+
 class _RendezvousState(_WeightedState):
     __slots__ = ("seeds", "inv_weights")
 
@@ -602,7 +656,7 @@ class _RendezvousState(_WeightedState):
         self.inv_weights = _frozen(np.array([1.0 / w for w in weights], dtype=np.float64))
 
 
-class Rendezvous(_Router):
+class Rendezvous(_WeightedRouter):
     """Weighted rendezvous (highest random weight) hashing, logarithmic method.
 
     Node ``i`` scores key ``k`` with ``-w_i / ln(u)``, where ``u`` in (0, 1) is a 64-bit
@@ -652,19 +706,11 @@ class Rendezvous(_Router):
         self._algorithm = algorithm
         self._state = self._make_state(_parse_nodes(nodes, weighted=True))
 
-    def _make_state(self, pairs) -> _RendezvousState:
-        names = tuple(name for name, _ in pairs)
-        labels = tuple(_label(name) for name in names)
-        hashes = tuple(hash_key(label, self._algorithm) for label in labels)
-        return _RendezvousState(names, tuple(w for _, w in pairs), labels, hashes)
+    def _new_state(self, names, weights, labels, name_hashes) -> _RendezvousState:
+        return _RendezvousState(names, weights, labels, name_hashes)
 
     def __repr__(self) -> str:
         return f"Rendezvous({len(self)} nodes, algorithm={self._algorithm!r})"
-
-    @property
-    def weights(self) -> tuple[float, ...]:
-        """Node weights as floats, aligned with :attr:`nodes`."""
-        return self._state.weights
 
     def lookup(self, key: Any) -> Any:
         """The node with the highest score for ``key``.
@@ -740,38 +786,6 @@ class Rendezvous(_Router):
             _routers.rendezvous_scores(hashes[start:stop], state.seeds, state.inv_weights, block)
             out[start:stop] = np.argsort(block, axis=1, kind="stable")[:, :n]
         return out
-
-    def add(self, name: Any, weight: float = 1) -> None:
-        """Add node ``name`` (appended to :attr:`nodes`); it takes keys only from the others."""
-        weight = _check_weight(name, weight)
-        state = self._state
-        _check_new_name(state, name)
-        self._state = self._make_state(list(zip(state.names, state.weights)) + [(name, weight)])
-
-    def remove(self, name: Any) -> None:
-        """Remove node ``name``: only its keys move; later nodes' indices shift down by one."""
-        i = self._index(name)
-        state = self._state
-        self._state = _RendezvousState(
-            state.names[:i] + state.names[i + 1 :],
-            state.weights[:i] + state.weights[i + 1 :],
-            state.labels[:i] + state.labels[i + 1 :],
-            state.name_hashes[:i] + state.name_hashes[i + 1 :],
-        )
-
-    def __getstate__(self) -> dict:
-        state = self._state
-        return {
-            "version": _PICKLE_VERSION,
-            "algorithm": self._algorithm,
-            "nodes": list(zip(state.names, state.weights)),
-        }
-
-    def __setstate__(self, data: dict) -> None:
-        if data.get("version") != _PICKLE_VERSION:
-            raise ValueError(f"unsupported Rendezvous pickle version {data.get('version')!r}")
-        self._algorithm = data["algorithm"]
-        self._state = self._make_state([(name, float(w)) for name, w in data["nodes"]])
 
     def _assign_bounded(self, keys: Any, capacities: np.ndarray) -> np.ndarray:
         """The bounded-load protocol of :func:`fastring.assign_bounded`.
@@ -855,7 +869,7 @@ class _MaglevState(_WeightedState):
         self.table = _frozen(table)
 
 
-class Maglev(_Router):
+class Maglev(_WeightedRouter):
     """Maglev hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network
     Load Balancer", NSDI 2016): a lookup is one read of a prime-sized table.
 
@@ -905,11 +919,8 @@ class Maglev(_Router):
         self._algorithm = algorithm
         self._state = self._make_state(_parse_nodes(nodes, weighted=True))
 
-    def _make_state(self, pairs) -> _MaglevState:
-        names = tuple(name for name, _ in pairs)
-        labels = tuple(_label(name) for name in names)
-        hashes = tuple(hash_key(label, self._algorithm) for label in labels)
-        return _MaglevState(names, tuple(w for _, w in pairs), labels, hashes, self._table_size)
+    def _new_state(self, names, weights, labels, name_hashes) -> _MaglevState:
+        return _MaglevState(names, weights, labels, name_hashes, self._table_size)
 
     def copy(self):
         clone = super().copy()
@@ -920,11 +931,6 @@ class Maglev(_Router):
 
     def __repr__(self) -> str:
         return f"Maglev({len(self)} nodes, table_size={self._table_size}, algorithm={self._algorithm!r})"
-
-    @property
-    def weights(self) -> tuple[float, ...]:
-        """Node weights as floats, aligned with :attr:`nodes`."""
-        return self._state.weights
 
     @property
     def table_size(self) -> int:
@@ -961,40 +967,12 @@ class Maglev(_Router):
         _routers.maglev_many(hashes, state.table, out)
         return out
 
-    def add(self, name: Any, weight: float = 1) -> None:
-        """Add node ``name`` (appended to :attr:`nodes`) and rebuild the table."""
-        weight = _check_weight(name, weight)
-        state = self._state
-        _check_new_name(state, name)
-        self._state = self._make_state(list(zip(state.names, state.weights)) + [(name, weight)])
-
-    def remove(self, name: Any) -> None:
-        """Remove node ``name`` and rebuild the table; later nodes' indices shift down."""
-        i = self._index(name)
-        state = self._state
-        self._state = _MaglevState(
-            state.names[:i] + state.names[i + 1 :],
-            state.weights[:i] + state.weights[i + 1 :],
-            state.labels[:i] + state.labels[i + 1 :],
-            state.name_hashes[:i] + state.name_hashes[i + 1 :],
-            self._table_size,
-        )
-
     def __getstate__(self) -> dict:
-        state = self._state
-        return {
-            "version": _PICKLE_VERSION,
-            "algorithm": self._algorithm,
-            "table_size": self._table_size,
-            "nodes": list(zip(state.names, state.weights)),
-        }
+        return {**super().__getstate__(), "table_size": self._table_size}
 
     def __setstate__(self, data: dict) -> None:
-        if data.get("version") != _PICKLE_VERSION:
-            raise ValueError(f"unsupported Maglev pickle version {data.get('version')!r}")
-        self._algorithm = data["algorithm"]
         self._table_size = data["table_size"]
-        self._state = self._make_state([(name, float(w)) for name, w in data["nodes"]])
+        super().__setstate__(data)
 
 
 def _check_new_name(state: _WeightedState, name: Any) -> None:
