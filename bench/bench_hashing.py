@@ -72,6 +72,20 @@ def cases(n: int, pure_n: int):
         ("fastring", "xxhash.xxh64_intdigest(s.encode()) loop"),
         "≥ 10×",
     )
+    scattered = list(strs)
+    np.random.default_rng(1).shuffle(scattered)  # objects no longer in memory order
+    yield (
+        "hash_keys list of str scattered in memory, xxh64",
+        {
+            "fastring": (lambda: hash_keys(scattered), n),
+            "xxhash.xxh64_intdigest(s.encode()) loop": (
+                lambda: np.fromiter((xxhash.xxh64_intdigest(s.encode()) for s in scattered), np.uint64, n),
+                n,
+            ),
+        },
+        ("fastring", "xxhash.xxh64_intdigest(s.encode()) loop"),
+        "(no target: keys whose objects are not in list order)",
+    )
     yield (
         "hash_keys object array of str, xxh64",
         {
