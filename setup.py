@@ -36,7 +36,8 @@ COMPILER_DIRECTIVES = {
     "wraparound": DEBUG,
     "initializedcheck": DEBUG,
     "cdivision": not DEBUG,
-    "freethreading_compatible": True,
+    # Not declared free-threading compatible: the object kernels borrow references
+    # under the GIL, so a free-threaded interpreter keeps the GIL on for us.
 }
 
 if sys.platform == "win32":
