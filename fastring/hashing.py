@@ -258,9 +258,7 @@ def _hash_dictionary(batch: DictKeys, algo: int, seed: int, table: np.ndarray) -
             good = [b"" if bad[j] else item for j, item in enumerate(items)]
             _hashing.hash_objects(good, algo, seed, table)
             return
+        # key_bytes raises the error again, now naming the key's own position.
         position = int(used[0])
-        try:
-            key_bytes(items[batch.indices[position]], position)
-        except (TypeError, ValueError, OverflowError) as named:
-            raise type(named)(*named.args) from exc
-        raise  # pragma: no cover - key_bytes raised above
+        key_bytes(items[batch.indices[position]], position)
+        raise exc  # pragma: no cover - key_bytes raised above
