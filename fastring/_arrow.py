@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._keys import ChunkedKeys, DictKeys, IntKeys, KeyBatch, PackedKeys, integers_as_uint64, missing_key_error
+from ._keys import ChunkedKeys, DictKeys, IntKeys, KeyBatch, PackedKeys, ViewKeys, integers_as_uint64, missing_key_error
 
 
 class ArrowSchema(ctypes.Structure):
@@ -171,7 +171,7 @@ def _import_array(schema: ArrowSchema, array: ArrowArray, owner: Any, base: int)
         n_data = array.n_buffers - 3  # validity, views, data buffers..., variadic sizes
         sizes = _view(buffers[array.n_buffers - 1], np.int64, n_data, owner)
         data = [_view(buffers[2 + k], np.uint8, int(sizes[k]), owner) for k in range(n_data)]
-        return views_to_packed(views, data)
+        return ViewKeys(np.ascontiguousarray(views), data)
     raise AssertionError(f"unhandled Arrow format {fmt!r}")  # pragma: no cover
 
 
@@ -204,31 +204,6 @@ def _import_dictionary(schema: ArrowSchema, array: ArrowArray, owner: Any, base:
         finally:
             dict_array.null_count = null_count
     return DictKeys(dictionary, indices)
-
-
-def views_to_packed(views: np.ndarray, data: list[np.ndarray]) -> PackedKeys:
-    """Arrow string_view/binary_view -> packed bytes (one vectorized copy).
-
-    Each 16-byte view is ``length:int32`` then either the bytes inline (length <= 12)
-    or ``prefix:4 bytes, buffer_index:int32, offset:int32``.
-    """
-    n = len(views) // 16
-    v = views.reshape(n, 16)
-    lengths = np.ascontiguousarray(v[:, 0:4]).view("<i4").reshape(n).astype(np.int64)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    out = np.empty(int(offsets[-1]), dtype=np.uint8)
-    element = np.repeat(np.arange(n), lengths)  # which key each output byte belongs to
-    within = np.arange(len(out)) - offsets[:-1][element]  # byte index inside that key
-    inline = (lengths <= 12)[element]
-    out[inline] = v.reshape(-1)[element[inline] * 16 + 4 + within[inline]]
-    if not inline.all():
-        buffer_index = np.ascontiguousarray(v[:, 8:12]).view("<i4").reshape(n)
-        buffer_offset = np.ascontiguousarray(v[:, 12:16]).view("<i4").reshape(n).astype(np.int64)
-        for k, buffer in enumerate(data):
-            take = ~inline & (buffer_index[element] == k)
-            out[take] = buffer[buffer_offset[element[take]] + within[take]]
-    return PackedKeys(out, offsets)
 
 
 def from_arrow(obj: Any) -> KeyBatch:

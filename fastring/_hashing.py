@@ -11,6 +11,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
         hash_objects,
         hash_packed,
         hash_uint64,
+        hash_views,
     )
 else:
     from ._hashing_c import (  # type: ignore[no-redef]
@@ -19,6 +20,7 @@ else:
         hash_objects,
         hash_packed,
         hash_uint64,
+        hash_views,
     )
 
-__all__ = ["hash_bytes", "hash_fixed", "hash_objects", "hash_packed", "hash_uint64"]
+__all__ = ["hash_bytes", "hash_fixed", "hash_objects", "hash_packed", "hash_uint64", "hash_views"]

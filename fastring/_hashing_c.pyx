@@ -337,6 +337,101 @@ def hash_packed(const uint8_t[::1] data, offsets, int algo, uint64_t seed, out):
     _packed(data, off64, algo, seed, out)
 
 
+# ---------------------------------------------------------------- hash_views
+# Arrow string_view / binary_view: 16 bytes per key, ``length:int32`` then either
+# the bytes inline (length <= 12) or ``prefix:4, buffer_index:int32, offset:int32``
+# into one of the variadic data buffers. Hashed where the bytes are, with no copy.
+
+cdef inline int32_t _rd_i32(const uint8_t* p) noexcept nogil:
+    return <int32_t>(<uint32_t>p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24))
+
+
+cdef Py_ssize_t _views_bad(const uint8_t* v, Py_ssize_t n, const uint8_t** bufs,
+                           const int64_t* sizes, Py_ssize_t nbuf) noexcept nogil:
+    """Index of the first view that points outside its buffer, or -1."""
+    cdef Py_ssize_t i
+    cdef int32_t ln, b, off
+    for i in range(n):
+        ln = _rd_i32(v + 16 * i)
+        if ln < 0:
+            return i
+        if ln > 12:
+            b = _rd_i32(v + 16 * i + 8)
+            off = _rd_i32(v + 16 * i + 12)
+            if b < 0 or b >= nbuf or off < 0 or <int64_t>off + ln > sizes[b]:
+                return i
+    return -1
+
+
+cdef void _k_views(const uint8_t* v, Py_ssize_t n, const uint8_t** bufs, int algo,
+                   uint64_t seed, uint64_t* out64, uint32_t* out32) noexcept nogil:
+    cdef _Span sp[_SPANS]
+    cdef Py_ssize_t start, m, j
+    cdef const uint8_t* view
+    cdef int32_t ln
+    start = 0
+    while start < n:
+        m = min(<Py_ssize_t>_SPANS, n - start)
+        for j in range(m):
+            view = v + 16 * (start + j)
+            ln = _rd_i32(view)
+            sp[j].n = <size_t>ln
+            if ln <= 12:
+                sp[j].p = view + 4
+            else:
+                sp[j].p = bufs[_rd_i32(view + 8)] + _rd_i32(view + 12)
+        _k_spans(sp, m, algo, seed,
+                 out64 + start if out64 != NULL else NULL,
+                 out32 + start if out32 != NULL else NULL)
+        start += m
+
+
+def hash_views(const uint8_t[::1] views, list buffers not None, int algo, uint64_t seed, out):
+    """Hash Arrow string_view/binary_view keys: ``views`` holds 16 bytes per key,
+    ``buffers`` the variadic data buffers (1-d uint8 arrays)."""
+    cdef Py_ssize_t n = views.shape[0] // 16
+    cdef Py_ssize_t nbuf = len(buffers), k, bad
+    cdef uint64_t[::1] o64
+    cdef uint32_t[::1] o32
+    cdef const uint8_t[::1] buf
+    cdef const uint8_t** bufs = NULL
+    cdef int64_t* sizes = NULL
+    cdef const uint8_t* v
+    _check_algo(algo)
+    if views.shape[0] % 16:
+        raise ValueError("views must hold 16 bytes per key")
+    if algo_is_32bit(algo):
+        o32 = _out32(out, n)
+    else:
+        o64 = _out64(out, n)
+    if n == 0:
+        return
+    v = &views[0]
+    bufs = <const uint8_t**>PyMem_Malloc((nbuf + 1) * sizeof(uint8_t*))
+    sizes = <int64_t*>PyMem_Malloc((nbuf + 1) * sizeof(int64_t))
+    try:
+        if bufs == NULL or sizes == NULL:
+            raise MemoryError()
+        # ``buffers`` (held by the caller) keeps every buffer alive while we read it.
+        for k in range(nbuf):
+            buf = buffers[k]
+            bufs[k] = &buf[0] if buf.shape[0] > 0 else _EMPTY
+            sizes[k] = buf.shape[0]
+        with nogil:
+            bad = _views_bad(v, n, bufs, sizes, nbuf)
+        if bad >= 0:
+            raise ValueError(f"malformed Arrow view at position {bad}: it points outside its data buffer")
+        if algo_is_32bit(algo):
+            with nogil:
+                _k_views(v, n, bufs, algo, seed, NULL, &o32[0])
+        else:
+            with nogil:
+                _k_views(v, n, bufs, algo, seed, &o64[0], NULL)
+    finally:
+        PyMem_Free(bufs)
+        PyMem_Free(sizes)
+
+
 # ---------------------------------------------------------------- hash_fixed
 
 cdef inline size_t _strip_nul(const uint8_t* rec, size_t w) noexcept nogil:

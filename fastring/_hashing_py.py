@@ -729,6 +729,34 @@ def hash_packed(data, offsets, algo, seed, out):
     _write(out, [fn(buf[bounds[i] : bounds[i + 1]], seed) for i in range(n)])
 
 
+def hash_views(views, buffers, algo, seed, out):
+    """Hash Arrow string_view/binary_view keys: ``views`` holds 16 bytes per key
+    (``length:int32``, then the bytes inline if length <= 12, else
+    ``prefix:4, buffer_index:int32, offset:int32``); ``buffers`` the data buffers."""
+    fn = _scalar_for(algo)
+    _check_seed(seed)
+    raw = _as_bytes(views)
+    if len(raw) % 16:
+        raise ValueError("views must hold 16 bytes per key")
+    if not isinstance(buffers, list):
+        raise TypeError("buffers must be a list of 1-d uint8 arrays")
+    n = len(raw) // 16
+    _check_out(out, n, algo)
+    data = [_as_bytes(b) for b in buffers]
+    keys = []
+    for i in range(n):
+        length, index, offset = struct.unpack_from("<i4xii", raw, 16 * i)
+        if length < 0:
+            raise ValueError(f"malformed Arrow view at position {i}: it points outside its data buffer")
+        if length <= 12:
+            keys.append(raw[16 * i + 4 : 16 * i + 4 + length])
+        elif 0 <= index < len(data) and offset >= 0 and offset + length <= len(data[index]):
+            keys.append(data[index][offset : offset + length])
+        else:
+            raise ValueError(f"malformed Arrow view at position {i}: it points outside its data buffer")
+    _write(out, [fn(k, seed) for k in keys])
+
+
 def hash_fixed(data, itemsize, algo, seed, out):
     """Hash the fixed-width records of ``data`` (NumPy ``S`` items, trailing NULs dropped)."""
     fn = _scalar_for(algo)

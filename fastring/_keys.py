@@ -99,6 +99,17 @@ class PackedKeys:
 
 
 @dataclass
+class ViewKeys:
+    """Arrow string_view/binary_view keys: 16-byte views plus the data buffers."""
+
+    views: np.ndarray  # uint8, 16 bytes per key
+    buffers: list  # 1-d uint8 arrays the long views point into
+
+    def __len__(self) -> int:
+        return len(self.views) // 16
+
+
+@dataclass
 class FixedKeys:
     """NumPy ``S`` records: ``itemsize`` bytes each, trailing NULs dropped."""
 
@@ -140,7 +151,7 @@ class ChunkedKeys:
         return sum(len(c) for c in self.chunks)
 
 
-KeyBatch = Union[IntKeys, PackedKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys]
+KeyBatch = Union[IntKeys, PackedKeys, ViewKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys]
 
 
 # --------------------------------------------------------------------------- conversion

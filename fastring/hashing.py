@@ -8,7 +8,18 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _hashing
-from ._keys import ChunkedKeys, DictKeys, FixedKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys, as_key_batch, key_bytes
+from ._keys import (
+    ChunkedKeys,
+    DictKeys,
+    FixedKeys,
+    IntKeys,
+    KeyBatch,
+    ObjectKeys,
+    PackedKeys,
+    ViewKeys,
+    as_key_batch,
+    key_bytes,
+)
 
 __all__ = ["ALGORITHMS", "hash_key", "hash_keys"]
 
@@ -174,6 +185,8 @@ def _split(batch: KeyBatch, parts: int) -> list[tuple[KeyBatch, int, int]]:
             piece: KeyBatch = IntKeys(batch.values[start:stop])
         elif isinstance(batch, PackedKeys):
             piece = PackedKeys(batch.data, batch.offsets[start : stop + 1])  # offsets are absolute
+        elif isinstance(batch, ViewKeys):
+            piece = ViewKeys(batch.views[16 * start : 16 * stop], batch.buffers)
         else:
             assert isinstance(batch, FixedKeys)
             piece = FixedKeys(batch.data[start * batch.itemsize : stop * batch.itemsize], batch.itemsize)
@@ -190,7 +203,7 @@ def _hash_parallel(batch: KeyBatch, algo: int, seed: int, out: np.ndarray, threa
             start = stop
         return
     parts = min(threads, len(batch) // _MIN_KEYS_PER_THREAD)
-    if parts < 2 or not isinstance(batch, (IntKeys, PackedKeys, FixedKeys)):
+    if parts < 2 or not isinstance(batch, (IntKeys, PackedKeys, ViewKeys, FixedKeys)):
         hash_batch(batch, algo, seed, out)
         return
     from concurrent.futures import ThreadPoolExecutor
@@ -220,6 +233,8 @@ def hash_batch(batch: KeyBatch, algo: int, seed: int, out: np.ndarray) -> None:
         _hashing.hash_uint64(batch.values, algo, seed, out)
     elif isinstance(batch, PackedKeys):
         _hashing.hash_packed(batch.data, batch.offsets, algo, seed, out)
+    elif isinstance(batch, ViewKeys):
+        _hashing.hash_views(batch.views, batch.buffers, algo, seed, out)
     elif isinstance(batch, FixedKeys):
         _hashing.hash_fixed(batch.data, batch.itemsize, algo, seed, out)
     elif isinstance(batch, ObjectKeys):

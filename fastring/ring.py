@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _ring
-from ._keys import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, as_key_batch
+from ._keys import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys, as_key_batch
 from .hashing import hash_batch, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints", "assign_bounded"]
@@ -39,7 +39,7 @@ _DEFAULT_VNODES = {MODE_HASH: 160, MODE_KETAMA: 40, MODE_UHASHRING: 160}
 _KETAMA_POINTS_PER_VNODE = 4  # one per 4-byte word of the md5 digest
 _MD5_32 = resolve_algorithm("md5_32")[0]
 
-_BATCHES = (IntKeys, PackedKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys)
+_BATCHES = (IntKeys, PackedKeys, ViewKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys)
 _U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 _LOW32 = np.uint64(0xFFFFFFFF)
 # The prefix table has 2**bits entries, bits = bit_length(points) + _TABLE_EXTRA_BITS

@@ -140,7 +140,15 @@ def test_threads_give_the_same_hashes(monkeypatch):
     n = 1_001  # enough keys for several threads, and an odd split
     ints = np.arange(n, dtype=np.int64) * 7919 - 10**6
     words = [f"user:{i}" for i in range(n)]
-    containers = [ints, np.array(words, dtype="S"), pa.array(words), pa.chunked_array([words[:5], words[5:]]), words]
+    long_words = [w * 3 for w in words]  # past 12 bytes: Arrow views point into data buffers
+    containers = [
+        ints,
+        np.array(words, dtype="S"),
+        pa.array(words),
+        pa.chunked_array([words[:5], words[5:]]),
+        pa.array(long_words, type=pa.string_view()),
+        words,
+    ]
     for container in containers:
         for algorithm in ("xxh64", "murmur3_32"):
             one = hash_keys(container, algorithm)

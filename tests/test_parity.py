@@ -108,3 +108,50 @@ def test_object_kernel_takes_lists_and_contiguous_object_arrays_only(compiled, t
     module = compiled["hashing"][twin_index]
     with pytest.raises(TypeError, match="items must be a list or a 1-d C-contiguous object array"):
         module.hash_objects(items, 0, 0, np.zeros(len(items), np.uint64))
+
+
+def make_views(items, buffers=2):
+    """Arrow-style 16-byte views for ``items``; long ones spread over ``buffers`` buffers."""
+    import struct
+
+    data = [bytearray() for _ in range(buffers)]
+    views = bytearray()
+    for i, item in enumerate(items):
+        if len(item) <= 12:
+            views += struct.pack("<i", len(item)) + item.ljust(12, b"\0")
+        else:
+            b = i % buffers
+            views += struct.pack("<i4sii", len(item), item[:4], b, len(data[b]))
+            data[b] += item
+    as_array = lambda raw: np.frombuffer(bytes(raw), dtype=np.uint8)  # noqa: E731
+    return as_array(views), [as_array(d) for d in data]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(max_size=40), max_size=30), algorithm_and_seed())
+def test_views_parity(compiled, items, spec):
+    algo, dtype, seed = spec
+    views, buffers = make_views(items)
+    out_c, out_p = run_both(compiled, "hash_views", views, buffers, algo, seed, len(items), dtype=dtype)
+    np.testing.assert_array_equal(out_c, out_p)
+    expected = np.empty(len(items), dtype)
+    compiled["hashing"][1].hash_objects(list(items), algo, seed, expected)
+    np.testing.assert_array_equal(out_c, expected)
+
+
+@pytest.mark.parametrize("twin_index", [0, 1])
+@pytest.mark.parametrize(
+    "index, offset, length",
+    [(2, 0, 20), (0, 30, 20), (-1, 0, 20), (0, -5, 20), (0, 0, -1)],
+)
+def test_malformed_views_are_refused(compiled, twin_index, index, offset, length):
+    import struct
+
+    module = compiled["hashing"][twin_index]
+    views, buffers = make_views([b"short", b"a long key of twenty"])
+    raw = bytearray(views.tobytes())
+    raw[16:32] = struct.pack("<i4sii", length, b"a lo", index, offset)
+    with pytest.raises(ValueError, match="malformed Arrow view at position 1"):
+        module.hash_views(np.frombuffer(bytes(raw), np.uint8), buffers, 0, 0, np.zeros(2, np.uint64))
+    with pytest.raises(ValueError, match="16 bytes per key"):
+        module.hash_views(np.zeros(15, np.uint8), buffers, 0, 0, np.zeros(0, np.uint64))
