@@ -13,6 +13,7 @@ import argparse
 import mmh3
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import xxhash
 from common import run_cases, str_keys, uint64_keys, use_twin
@@ -103,6 +104,17 @@ def cases(n: int, pure_n: int):
         },
         ("fastring Arrow", "fastring list of str"),
         "≥ 1.5×",
+    )
+    polars_keys = pl.Series(strs)  # Utf8View: 16-byte views into data buffers
+    yield (
+        "hash_keys polars str Series, xxh64",
+        {
+            "fastring polars": (lambda: hash_keys(polars_keys), n),
+            "fastring list of str": (lambda: hash_keys(strs), n),
+            "polars Series.hash()": (lambda: polars_keys.hash(), n),
+        },
+        ("fastring polars", "fastring list of str"),
+        "(no target; polars' own hash is a different function, shown for scale)",
     )
     big = uint64_keys(8 * n)
     yield (
