@@ -220,15 +220,7 @@ def jump_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -
     >>> set(b11[b10 != b11].tolist())
     {10}
     """
-    num_buckets = _check_buckets(num_buckets)
-    if algorithm is not None:
-        resolve_algorithm(algorithm)
-    if not _is_container(keys):
-        return int(_routers.jump_one(_bucket_hash(keys, algorithm), num_buckets))
-    hashes = _bucket_hashes(keys, algorithm)
-    out = np.empty(len(hashes), dtype=np.int32)
-    _routers.jump_many(hashes, num_buckets, out)
-    return out
+    return _buckets(keys, num_buckets, algorithm, "jump")
 
 
 def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
@@ -266,14 +258,20 @@ def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64
     >>> set(b8[b != b8].tolist())
     {7}
     """
+    return _buckets(keys, num_buckets, algorithm, "jumpback")
+
+
+def _buckets(keys: Any, num_buckets: int, algorithm: str | None, kind: str) -> Any:
+    """Shared body of jump_hash and jumpback_hash: validate, hash, run the
+    ``<kind>_one`` or ``<kind>_many`` kernel (looked up at call time: see conftest)."""
     num_buckets = _check_buckets(num_buckets)
     if algorithm is not None:
         resolve_algorithm(algorithm)
     if not _is_container(keys):
-        return int(_routers.jumpback_one(_bucket_hash(keys, algorithm), num_buckets))
+        return int(getattr(_routers, f"{kind}_one")(_bucket_hash(keys, algorithm), num_buckets))
     hashes = _bucket_hashes(keys, algorithm)
     out = np.empty(len(hashes), dtype=np.int32)
-    _routers.jumpback_many(hashes, num_buckets, out)
+    getattr(_routers, f"{kind}_many")(hashes, num_buckets, out)
     return out
 
 
