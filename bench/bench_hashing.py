@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import xxhash
-from common import run_cases, str_keys, uint64_keys, use_twin
+from common import on_pure_twin, run_cases, str_keys, uint64_keys
 
 from fastring import hash_keys
 
@@ -29,13 +29,6 @@ def cases(n: int, pure_n: int):
     arrow = pa.array(strs)
     pure_ints, pure_strs = ints[:pure_n], strs[:pure_n]
 
-    def pure(fn, *args, **kw):
-        def run():
-            with use_twin("python"):
-                fn(*args, **kw)
-
-        return run
-
     yield (
         "hash_keys uint64 array, xxh64",
         {
@@ -45,7 +38,7 @@ def cases(n: int, pure_n: int):
                 lambda: np.fromiter((xxhash.xxh64_intdigest(v.to_bytes(8, "little")) for v in pure_ints.tolist()), np.uint64, pure_n),
                 pure_n,
             ),
-            "fastring pure twin": (pure(hash_keys, pure_ints), pure_n),
+            "fastring pure twin": (on_pure_twin(hash_keys, pure_ints), pure_n),
         },
         ("fastring", "pandas.util.hash_array"),
         "≤ 1.0× the time (ratio ≥ 1.0)",
@@ -55,7 +48,7 @@ def cases(n: int, pure_n: int):
         {
             "fastring": (lambda: hash_keys(strs, "murmur3_32"), n),
             "np.fromiter(map(mmh3.hash))": (lambda: np.fromiter(map(mmh3.hash, strs), np.int64, n), n),
-            "fastring pure twin": (pure(hash_keys, pure_strs, "murmur3_32"), pure_n),
+            "fastring pure twin": (on_pure_twin(hash_keys, pure_strs, "murmur3_32"), pure_n),
         },
         ("fastring", "np.fromiter(map(mmh3.hash))"),
         "≥ 8×",
@@ -68,7 +61,7 @@ def cases(n: int, pure_n: int):
                 lambda: np.fromiter((xxhash.xxh64_intdigest(s.encode()) for s in strs), np.uint64, n),
                 n,
             ),
-            "fastring pure twin": (pure(hash_keys, pure_strs), pure_n),
+            "fastring pure twin": (on_pure_twin(hash_keys, pure_strs), pure_n),
         },
         ("fastring", "xxhash.xxh64_intdigest(s.encode()) loop"),
         "≥ 10×",
@@ -144,6 +137,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     run_cases("hashing", cases(args.keys, args.pure_keys), args.repeats)
+
 
 if __name__ == "__main__":
     main()

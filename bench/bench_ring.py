@@ -27,7 +27,7 @@ import time
 import numpy as np
 import pandas as pd
 import uhashring
-from common import SEED, str_keys, uint64_keys, use_twin, write_results
+from common import SEED, on_pure_twin, str_keys, uint64_keys, use_twin, write_results
 
 from fastring.ring import HashRing
 
@@ -48,14 +48,6 @@ def composite(ring: HashRing):
         return node[i]
 
     return lookup_many
-
-
-def pure(fn):
-    def run():
-        with use_twin("python"):
-            fn()
-
-    return run
 
 
 def cases(n: int, pure_n: int):
@@ -83,7 +75,7 @@ def cases(n: int, pure_n: int):
             "fastring": (lambda: ring.lookup_many(strs), n),
             "NumPy composite (object array)": (lambda: numpy_ring(objects), n),
             "uhashring get_node loop": (lambda: [get_node(k) for k in few], pure_n),
-            "fastring pure twin": (pure(lambda: pure_ring.lookup_many(few)), pure_n),
+            "fastring pure twin": (on_pure_twin(lambda: pure_ring.lookup_many(few)), pure_n),
         },
         [
             ("fastring", "Rust fastring 0.2 get_node_batch", "≥ 5×"),
@@ -96,7 +88,7 @@ def cases(n: int, pure_n: int):
         {
             "fastring": (lambda: ring.lookup_many(ints), n),
             "NumPy composite": (lambda: numpy_ring(ints), n),
-            "fastring pure twin": (pure(lambda: pure_ring.lookup_many(ints[:pure_n])), pure_n),
+            "fastring pure twin": (on_pure_twin(lambda: pure_ring.lookup_many(ints[:pure_n])), pure_n),
         },
         [("fastring", "NumPy composite", "≥ 7×")],
     )
@@ -105,8 +97,8 @@ def cases(n: int, pure_n: int):
         {
             "fastring": (lambda: [lookup(k) for k in few], pure_n),
             "uhashring get_node": (lambda: [get_node(k) for k in few], pure_n),
-            "fastring pure twin": (pure(lambda: [pure_lookup(k) for k in few]), pure_n),
-            "fastring pure twin, compat=uhashring": (pure(lambda: [pure_compat_lookup(k) for k in few]), pure_n),
+            "fastring pure twin": (on_pure_twin(lambda: [pure_lookup(k) for k in few]), pure_n),
+            "fastring pure twin, compat=uhashring": (on_pure_twin(lambda: [pure_compat_lookup(k) for k in few]), pure_n),
         },
         [
             ("fastring", "uhashring get_node", "≥ 10×"),

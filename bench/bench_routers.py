@@ -14,7 +14,7 @@ import argparse
 
 import jump
 import numpy as np
-from common import run_cases, str_keys, uint64_keys, use_twin
+from common import on_pure_twin, run_cases, str_keys, uint64_keys
 
 from fastring import Maglev, MementoRouter, Rendezvous, hash_keys, jump_hash, jumpback_hash
 
@@ -25,14 +25,6 @@ except ImportError:  # pragma: no cover - optional peer
 
 NODES = [f"node-{i}" for i in range(100)]
 CLANDESTINED_KEYS = 2_000  # ~16-80 us per key: a sample is plenty
-
-
-def pure(fn, *args, **kw):
-    def run():
-        with use_twin("python"):
-            fn(*args, **kw)
-
-    return run
 
 
 def cases(n: int, pure_n: int):
@@ -51,7 +43,7 @@ def cases(n: int, pure_n: int):
             "fastring jump_hash (xxh64 first)": (lambda: jump_hash(ints, 100), n),
             "fastring jumpback_hash(algorithm=None)": (lambda: jumpback_hash(ints, 100, algorithm=None), n),
             "jump.py_hash loop": (lambda: [jump.py_hash(k, 100) for k in int_list[:pure_n]], pure_n),
-            "fastring pure twin": (pure(jump_hash, pure_ints, 100, algorithm=None), pure_n),
+            "fastring pure twin": (on_pure_twin(jump_hash, pure_ints, 100, algorithm=None), pure_n),
         },
         ("fastring jump_hash(algorithm=None)", "jump.hash loop over a list"),
         "≥ 2.5×",
@@ -73,7 +65,7 @@ def cases(n: int, pure_n: int):
         "fastring Rendezvous.lookup_many": (lambda: rdv.lookup_many(strs), n),
         "fastring weighted (1-4)": (lambda: weighted.lookup_many(strs), n),
         "fastring uint64 keys": (lambda: rdv.lookup_many(ints), n),
-        "fastring pure twin": (pure(rdv.lookup_many, pure_strs[: pure_n // 10]), pure_n // 10),
+        "fastring pure twin": (on_pure_twin(rdv.lookup_many, pure_strs[: pure_n // 10]), pure_n // 10),
     }
     if RendezvousHash is not None:
         peer = RendezvousHash(nodes=list(NODES))
@@ -96,7 +88,7 @@ def cases(n: int, pure_n: int):
             "fastring MementoRouter (none removed)": (lambda: memento.lookup_many(ints), n),
             "fastring MementoRouter (10 removed)": (lambda: removed.lookup_many(ints), n),
             "fastring jump_hash (xxh64 first)": (lambda: jump_hash(ints, 100), n),
-            "fastring pure twin (10 removed)": (pure(removed.lookup_many, pure_ints), pure_n),
+            "fastring pure twin (10 removed)": (on_pure_twin(removed.lookup_many, pure_ints), pure_n),
         },
         ("fastring MementoRouter (10 removed)", "fastring jump_hash (xxh64 first)"),
         "(no target: cost relative to plain jump)",
@@ -109,7 +101,7 @@ def cases(n: int, pure_n: int):
         {
             "fastring Maglev.lookup_many": (lambda: maglev.lookup_many(ints), n),
             "NumPy composite (hash_keys + take)": (lambda: np.take(table, hash_keys(ints) % np.uint64(65537)), n),
-            "fastring pure twin": (pure(maglev.lookup_many, pure_ints), pure_n),
+            "fastring pure twin": (on_pure_twin(maglev.lookup_many, pure_ints), pure_n),
         },
         ("fastring Maglev.lookup_many", "NumPy composite (hash_keys + take)"),
         "(no target)",
@@ -120,7 +112,7 @@ def cases(n: int, pure_n: int):
             f"Maglev build, {count} nodes, M=65537 (ns per build)",
             {
                 "fastring compiled": (lambda names=names: Maglev(names), 1),
-                "fastring pure twin": (pure(Maglev, names), 1),
+                "fastring pure twin": (on_pure_twin(Maglev, names), 1),
             },
             ("fastring compiled", "fastring pure twin"),
             "(no target: report the build time)",
@@ -134,6 +126,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     run_cases("routers", cases(args.keys, args.pure_keys), args.repeats)
+
 
 if __name__ == "__main__":
     main()

@@ -14,7 +14,7 @@ import random
 import threading
 
 import numpy as np
-from common import SEED, run_cases, use_twin
+from common import SEED, on_pure_twin, run_cases, use_twin
 
 from fastring import (
     ConsistentBalancer,
@@ -122,13 +122,6 @@ def cases(n: int, pure_n: int, calls: int):
     weights_list = weights.tolist()
     population = range(WEIGHTS)
 
-    def pure(fn, *args, **kw):
-        def run():
-            with use_twin("python"):
-                fn(*args, **kw)
-
-        return run
-
     def compiled(fn, *args, **kw):
         def run():
             with use_twin("cython"):
@@ -141,7 +134,7 @@ def cases(n: int, pure_n: int, calls: int):
         "Generator.choice(p=)": (lambda: gen.choice(WEIGHTS, size=n, p=p), n),
         "NumPy alias (vectorized)": (lambda: alias_np(n, gen), n),
         "random.choices": (lambda: random.choices(population, weights_list, k=pure_n), pure_n),
-        "fastring pure twin": (pure(sampler.sample, n, rng=gen), n),
+        "fastring pure twin": (on_pure_twin(sampler.sample, n, rng=gen), n),
     }
     yield ("WeightedSampler.sample 1000 weights vs Generator.choice(p=)", sample,
            ("fastring sample", "Generator.choice(p=)"), "≥ 20×")
@@ -156,7 +149,7 @@ def cases(n: int, pure_n: int, calls: int):
         {
             "fastring next_many": (compiled(rr.next_many, n), n),
             "pure-Python nginx loop": (lambda: nginx_loop(swrr_weights, pure_n), pure_n),
-            "fastring pure twin": (pure(rr.next_many, pure_n), pure_n),
+            "fastring pure twin": (on_pure_twin(rr.next_many, pure_n), pure_n),
         },
         ("fastring next_many", "pure-Python nginx loop"),
         "(no target; the peer is a plain-Python transcription)",
@@ -194,6 +187,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     run_cases("select", cases(args.draws, args.pure_draws, args.calls), args.repeats, unit="ns/item")
+
 
 if __name__ == "__main__":
     main()

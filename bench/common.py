@@ -47,6 +47,16 @@ def use_twin(twin: str):
             setattr(selector, name, value)
 
 
+def on_pure_twin(fn: Callable[..., object], *args, **kw) -> Callable[[], None]:
+    """A contender that calls ``fn(*args, **kw)`` with the public API on the pure twin."""
+
+    def run() -> None:
+        with use_twin("python"):
+            fn(*args, **kw)
+
+    return run
+
+
 def interleaved_best(contenders: dict[str, Callable[[], object]], repeats: int = 7) -> dict[str, float]:
     """Best wall time of each contender over ``repeats`` rounds, contenders interleaved."""
     best = {name: float("inf") for name in contenders}
