@@ -58,13 +58,21 @@ def extensions():
         sys.stderr.write(BANNER.format(rule="*" * 72, cause=exc))
         return []
 
+    sources = sorted(glob.glob(os.path.join("fastring", "*.pyx")))
+    if not sources:
+        # An sdist without its .pyx would otherwise install the pure twin in silence.
+        cause = "no fastring/*.pyx sources found (a broken sdist?)"
+        if REQUIRE_EXTENSIONS:
+            sys.exit(f"FASTRING_REQUIRE_EXTENSIONS=1 but {cause}")
+        sys.stderr.write(BANNER.format(rule="*" * 72, cause=cause))
+        return []
     modules = [
         Extension(
             "fastring." + os.path.splitext(os.path.basename(path))[0],
             [path],
             extra_compile_args=COMPILE_ARGS,
         )
-        for path in sorted(glob.glob(os.path.join("fastring", "*.pyx")))
+        for path in sources
     ]
     return cythonize(
         modules,

@@ -1,4 +1,3 @@
-# cython: language_level=3
 """C-level hash functions shared by every compiled fastring module.
 
 Everything here is ``cdef inline ... noexcept nogil`` on ``(const uint8_t* p,

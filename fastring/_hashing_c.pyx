@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled hashing kernels: array in, array out.
 
 Same names, signatures and results as the pure twin ``_hashing_py``. The

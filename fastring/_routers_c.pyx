@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled router kernels: Jump, JumpBack, Memento, Rendezvous, Maglev.
 
 Same names, signatures and results as the pure twin ``_routers_py``. The Python

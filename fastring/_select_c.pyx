@@ -1,4 +1,3 @@
-# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled selection kernels: alias tables, alias sampling, smooth weighted round
 robin, least-loaded scans.
 
