@@ -268,8 +268,9 @@ def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] repl
     for a working bucket, ``index[b]`` the node index of working bucket ``b``.
     """
     cdef Py_ssize_t i, m = keys.shape[0]
-    cdef int64_t b, r, r2
+    cdef int64_t b, r, r2, steps
     cdef uint64_t h
+    cdef bint looped = False
     _check_len(out.shape[0], m, "out must have the length of keys")
     _check_len(replacer.shape[0], size, "replacer and index must have one entry per bucket")
     _check_len(index.shape[0], size, "replacer and index must have one entry per bucket")
@@ -288,17 +289,28 @@ def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] repl
             r = replacer[b]
             if r >= 0:
                 h = keys[i]
-                while r >= 0:
+                # Bound: in a valid table every step visits a bucket removed earlier
+                # than the last, so a key takes at most ``size`` steps; a table that
+                # loops (a tampered state) is refused instead of spinning without the GIL.
+                steps = 0
+                while r >= 0 and steps <= size:
                     # Rehash the key with the removed bucket as seed, into [0, r).
                     b = <int64_t>(mix64(h + <uint64_t>(b + 1) * GAMMA) % <uint64_t>r)
                     r2 = replacer[b]
+                    steps += 1
                     # Buckets removed before the one we came from were already replaced
                     # then: follow their replacers while they are at least r.
-                    while r2 >= r:
+                    while r2 >= r and steps <= size:
                         b = r2
                         r2 = replacer[b]
+                        steps += 1
                     r = r2
+                if steps > size:
+                    looped = True
+                    break
             out[i] = index[b]
+    if looped:
+        raise ValueError("the replacement table loops: it is not a MementoHash state")
 
 
 # --------------------------------------------------------------------------- rendezvous
@@ -539,11 +551,19 @@ def maglev_build(const int64_t[::1] offsets, const int64_t[::1] skips, const dou
     _check_len(fracs.shape[0], n, "offsets, skips and fracs must have the same length")
     if n == 0 or m == 0:
         raise ValueError("no nodes or an empty table")
+    cdef double top = 0.0
+    cdef int64_t probes
+    cdef bint full = False
     for i in range(n):
         if not (0 <= offsets[i] < m and 1 <= skips[i] < m):
             raise ValueError("offsets must lie in [0, M) and skips in [1, M)")
         if not (0.0 < fracs[i] <= 1.0):
             raise ValueError("fracs must lie in (0, 1]")
+        top = max(top, fracs[i])
+    # Bounds: a node with frac 1 takes a slot every round, so there are at most M
+    # rounds; a turn probes at most M slots (all of them when M is prime).
+    if top != 1.0:
+        raise ValueError("the largest frac must be 1")
     cursor = <int64_t*>PyMem_Malloc(n * sizeof(int64_t))
     credit = <double*>PyMem_Malloc(n * sizeof(double))
     if cursor == NULL or credit == NULL:
@@ -564,12 +584,18 @@ def maglev_build(const int64_t[::1] offsets, const int64_t[::1] skips, const dou
                         credit[i] -= 1.0
                         c = cursor[i]
                         s = skips[i]
-                        # Terminates: M is prime, so the preference list of every node
-                        # visits every slot, and a free slot is left while filled < M.
-                        while table[c] >= 0:
+                        # M prime: the preference list of every node visits every
+                        # slot, and a free slot is left while filled < M. A composite M
+                        # (a tampered state) can cycle over full slots: refused.
+                        probes = 0
+                        while table[c] >= 0 and probes < m:
                             c += s
                             if c >= m:
                                 c -= m
+                            probes += 1
+                        if probes == m:
+                            full = True
+                            break
                         table[c] = <int32_t>i
                         c += s
                         if c >= m:
@@ -578,9 +604,13 @@ def maglev_build(const int64_t[::1] offsets, const int64_t[::1] skips, const dou
                         filled += 1
                         if filled == m:
                             break
+                if full:
+                    break
     finally:
         PyMem_Free(cursor)
         PyMem_Free(credit)
+    if full:
+        raise ValueError("a node's preference list found no free slot: the table size is not prime")
 
 
 def maglev_many(const uint64_t[::1] hashes, const int32_t[::1] table, int32_t[::1] out):

@@ -248,23 +248,30 @@ def memento_many(keys, size: int, replacer, index, out) -> None:
     h = keys[act].astype(np.uint64)
     b = bucket[act]
     r = r[act]
+    steps = np.zeros(act.size, dtype=np.int64)
     while act.size:
         # Rehash the key with the removed bucket as seed, into [0, r).
         h2 = _mix64(h + (b + 1).astype(np.uint64) * _U_GAMMA)
         b = (h2 % r.astype(np.uint64)).astype(np.int64)
         r2 = replacer[b]
+        steps += 1
         # Buckets removed before the one we came from were already replaced then:
         # follow their replacers while they are at least r.
         follow = np.flatnonzero(r2 >= r)
         while follow.size:
             b[follow] = r2[follow]
             r2[follow] = replacer[b[follow]]
+            steps[follow] += 1
+            if steps.max() > size:  # the compiled twin's bound: see there
+                raise ValueError("the replacement table loops: it is not a MementoHash state")
             follow = follow[r2[follow] >= r[follow]]
+        if steps.max() > size:
+            raise ValueError("the replacement table loops: it is not a MementoHash state")
         r = r2
         done = r < 0
         bucket[act[done]] = b[done]
         keep = ~done
-        act, h, b, r = act[keep], h[keep], b[keep], r[keep]
+        act, h, b, r, steps = act[keep], h[keep], b[keep], r[keep], steps[keep]
     out[:] = index[bucket]
 
 
@@ -432,6 +439,9 @@ def maglev_build(offsets, skips, fracs, table) -> None:
             raise ValueError("offsets must lie in [0, M) and skips in [1, M)")
         if not (0.0 < frac[i] <= 1.0):
             raise ValueError("fracs must lie in (0, 1]")
+    # Bounds as in the compiled twin: at most M rounds, at most M probes a turn.
+    if max(frac) != 1.0:
+        raise ValueError("the largest frac must be 1")
     entry = [-1] * m
     cursor = list(off)
     credit = [0.0] * n
@@ -443,10 +453,14 @@ def maglev_build(offsets, skips, fracs, table) -> None:
                 credit[i] -= 1.0
                 c = cursor[i]
                 s = skip[i]
-                while entry[c] >= 0:
+                probes = 0
+                while entry[c] >= 0 and probes < m:
                     c += s
                     if c >= m:
                         c -= m
+                    probes += 1
+                if probes == m:
+                    raise ValueError("a node's preference list found no free slot: the table size is not prime")
                 entry[c] = i
                 c += s
                 if c >= m:

@@ -36,7 +36,8 @@ from typing import Any
 import numpy as np
 
 from . import _select
-from .select import _is_real, check_clock, check_health_params, parse_weights, resolve_rng
+from ._params import check_clock, check_health_params, check_real, parse_nodes, resolve_rng
+from .select import NoAvailableNode
 
 __all__ = [
     "Balancer",
@@ -51,36 +52,6 @@ __all__ = [
 ]
 
 _M64 = 0xFFFFFFFFFFFFFFFF
-
-
-class NoAvailableNode(LookupError):
-    """Every node is down: marked down, or out after failing (passive health)."""
-
-
-def _parse_nodes(nodes: Any, *, integer: bool = False) -> tuple[tuple, list]:
-    """``(names, weights)`` of an iterable of names (weight 1) or a mapping name -> weight."""
-    if isinstance(nodes, Mapping):
-        names, values = parse_weights(nodes, "nodes")
-        for name, value in zip(names, values):
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"weight of {name!r} is {value!r}; weights must be finite and > 0")
-            if integer and not float(value).is_integer():
-                raise ValueError(f"weight of {name!r} is {value!r}; this balancer needs integer weights")
-        values = [int(v) if integer else float(v) for v in values]
-    elif isinstance(nodes, (str, bytes)) or not isinstance(nodes, Iterable):
-        raise TypeError(f"nodes must be an iterable of names or a mapping name -> weight, got {type(nodes).__name__}")
-    else:
-        names = tuple(nodes)
-        values = [1 if integer else 1.0] * len(names)
-    if not names:
-        raise ValueError("no nodes")
-    try:
-        unique = len(set(names))
-    except TypeError as exc:
-        raise TypeError(f"node names must be hashable: {exc}") from None
-    if unique != len(names):
-        raise ValueError("duplicate node names")
-    return names, values
 
 
 class _Bits:
@@ -164,7 +135,7 @@ class Balancer:
         fail_timeout: float = 10.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        names, weights = _parse_nodes(nodes, integer=self._integer_weights)
+        names, weights = parse_nodes(nodes, integer=self._integer_weights, allow_empty=False)
         self._max_fails, self._fail_timeout = check_health_params(max_fails, fail_timeout)
         self._clock = check_clock(clock)
         self._lock = threading.Lock()
@@ -367,8 +338,16 @@ class Balancer:
         self._down_until[i] = until
         self._fails[i] = 0
         self._probation[i] = True
-        heapq.heappush(self._expiries, (until, i))
-        self._next_expiry = self._expiries[0][0]
+        heap = self._expiries
+        heapq.heappush(heap, (until, i))
+        if len(heap) > 2 * len(self._names) + 8:
+            # mark_up leaves a node's entry behind (stale: its down_until no longer
+            # matches, or it repeats the live one). Each node has at most one live
+            # entry, so keeping those alone bounds the heap by O(nodes) however often
+            # nodes flap.
+            heap[:] = {(t, j) for t, j in heap if self._down_until[j] == t}
+            heapq.heapify(heap)
+        self._next_expiry = heap[0][0]
         if self._set_up(i, False):
             self._changed()
 
@@ -560,9 +539,7 @@ class PowerOfTwoChoices(_TwoChoices):
     """
 
     def __init__(self, nodes: Any, *, bias: float = 1.0, rng: Any = None, **kwargs: Any) -> None:
-        if not _is_real(bias) or not (0 <= bias < math.inf):
-            raise ValueError(f"bias must be a finite number >= 0, got {bias!r}")
-        self._bias = float(bias)
+        self._bias = check_real(bias, "bias", 0)
         super().__init__(nodes, rng=rng, **kwargs)
 
     def _choose(self, key: Any, now: float) -> int:
@@ -617,9 +594,7 @@ class PeakEWMA(_TwoChoices):
     PENALTY = float(2**40)
 
     def __init__(self, nodes: Any, *, decay_time: float = 10.0, rng: Any = None, **kwargs: Any) -> None:
-        if not _is_real(decay_time) or not (0 < decay_time < math.inf):
-            raise ValueError(f"decay_time must be a positive number of seconds, got {decay_time!r}")
-        self._decay = float(decay_time)
+        self._decay = check_real(decay_time, "decay_time", 0, open_min=True)
         self._cost: list[float] = []
         self._stamp: list[float] = []
         super().__init__(nodes, rng=rng, **kwargs)
@@ -704,10 +679,8 @@ class ConsistentBalancer(Balancer):
         for attribute in ("nodes", "lookup", "replicas"):
             if not hasattr(router, attribute):
                 raise TypeError(f"router has no {attribute!r}: it needs nodes, lookup(key) and replicas(key, n)")
-        if load_factor is not None and (not _is_real(load_factor) or not (1 <= load_factor < math.inf)):
-            raise ValueError(f"load_factor must be a finite number >= 1 or None, got {load_factor!r}")
         self._router = router
-        self._load_factor = None if load_factor is None else float(load_factor)
+        self._load_factor = None if load_factor is None else check_real(load_factor, "load_factor", 1)
         self._seen = router.nodes
         super().__init__(self._router_nodes(), **kwargs)
 
@@ -752,9 +725,29 @@ class ConsistentBalancer(Balancer):
     def _changed(self) -> None:
         self._up_weight = math.fsum(self._weight[self._up.astype(bool)].tolist())
 
+    # A router changing under a choice (between _prepare and the router's answer) is
+    # followed and the choice made again, at most this many times.
+    _RETRIES = 3
+
     def _choose(self, key: Any, now: float) -> int:
         if key is None:
             raise TypeError("ConsistentBalancer.acquire needs a key")
+        for _ in range(self._RETRIES):
+            seen = self._seen
+            try:
+                return self._choose_on_router(key)
+            except (KeyError, ValueError, LookupError):
+                # A name we do not know yet, or fewer replicas than we asked for: the
+                # router changed since _prepare. Any other cause is the caller's error.
+                if self._router.nodes == seen:
+                    raise
+                self._prepare()
+                if not self._n_up:
+                    raise NoAvailableNode("every node of the router is down or gone") from None
+        # The router keeps changing: the least loaded available node is never wrong.
+        return _select.least_loaded(self._active_mv, self._weight_mv, self._up_mv, 0)
+
+    def _choose_on_router(self, key: Any) -> int:
         up, active, weight, index = self._up_mv, self._active_mv, self._weight_mv, self._index
         lf = self._load_factor
         # Node i has room while active[i] < ceil(slots * w_i).

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import operator
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import _hashing
+from ._params import is_int
 from ._keys import (
     ChunkedKeys,
     DictKeys,
@@ -52,9 +52,9 @@ def resolve_algorithm(algorithm: str, seed: Any = 0) -> tuple[int, np.dtype, int
         spec = _ALGORITHMS[algorithm]
     except (KeyError, TypeError):
         raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}") from None
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+    if not is_int(seed):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    seed = operator.index(seed)
+    seed = int(seed)
     if not 0 <= seed < spec.seed_limit:
         if spec.seed_limit == 1:
             raise ValueError(f"{algorithm} takes no seed; seed must be 0, got {seed}")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import operator
 import threading
 from collections.abc import Iterable, Mapping, Sized
 from fractions import Fraction
@@ -25,6 +24,17 @@ import numpy as np
 
 from . import _ring
 from ._keys import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys, as_key_batch
+from ._params import (
+    check_count,
+    check_int,
+    check_new_node,
+    check_real,
+    check_weight,
+    frozen,
+    node_label,
+    parse_node_pairs,
+    parse_nodes,
+)
 from .hashing import hash_batch, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints", "assign_bounded"]
@@ -47,6 +57,8 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _TABLE_EXTRA_BITS = 1
 _TABLE_MAX_BITS = 22
 _PICKLE_VERSION = 1
+# RingIndex holds fewer than 2**31 points (int32 indices in the kernels).
+_MAX_POINTS = 2**31 - 1
 
 
 class RingPoints(NamedTuple):
@@ -82,10 +94,10 @@ class _State:
         self.where = {name: i for i, name in enumerate(names)}
         self.counts = counts  # tuple: vnodes of each node now on the ring
         # Every point, colliding ones included, sorted by (position, collision rank).
-        self.pos = _frozen(pos)
-        self.lo = None if lo is None else _frozen(lo)
-        self.owner = _frozen(owner)
-        self.vnode = _frozen(vnode)
+        self.pos = frozen(pos)
+        self.lo = None if lo is None else frozen(lo)
+        self.owner = frozen(owner)
+        self.vnode = frozen(vnode)
         live = _live_mask(self.pos, self.lo)
         live_owner = self.owner[live]
         self.live_counts = np.bincount(live_owner, minlength=len(names)).astype(np.int64)
@@ -93,11 +105,6 @@ class _State:
         self.index = _make_index(
             names, self.pos[live], None if lo is None else self.lo[live], live_owner, config
         )
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
 
 
 def _live_mask(pos: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
@@ -148,69 +155,24 @@ def _make_index(names, pos, lo, owner, config: _Config, kernels=None):
 def _check_vnodes(vnodes: Any, mode: int) -> int:
     if vnodes is None:
         return _DEFAULT_VNODES[mode]
-    if isinstance(vnodes, (bool, np.bool_)) or not isinstance(vnodes, (int, np.integer)):
-        raise TypeError(f"vnodes must be a positive int, got {type(vnodes).__name__}")
-    vnodes = operator.index(vnodes)
-    if vnodes <= 0:
-        raise ValueError(f"vnodes must be positive, got {vnodes}")
-    return vnodes
+    return check_int(vnodes, "vnodes", 1, _MAX_POINTS)
 
 
-def _check_weight(name: Any, weight: Any, mode: int) -> int | float:
-    if isinstance(weight, (bool, np.bool_)):
-        raise TypeError(f"weight of node {name!r} must be a number, got bool")
-    if mode != MODE_HASH:
-        if not isinstance(weight, numbers.Integral):
-            raise TypeError(
-                f"weight of node {name!r} must be an int in compat mode (uhashring takes "
-                f"integer weights only), got {type(weight).__name__}"
-            )
-        weight = int(weight)
-        if weight <= 0:
-            raise ValueError(f"weight of node {name!r} must be positive, got {weight}")
-        return weight
-    if not isinstance(weight, numbers.Real):
-        raise TypeError(f"weight of node {name!r} must be a real number, got {type(weight).__name__}")
-    if isinstance(weight, numbers.Integral):
-        weight = int(weight)
-    else:
-        weight = float(weight)
-        if not math.isfinite(weight):
-            raise ValueError(f"weight of node {name!r} must be finite, got {weight}")
-    if weight <= 0:
-        raise ValueError(f"weight of node {name!r} must be positive, got {weight}")
-    return weight
-
-
-def node_label(name: Any) -> str:
-    """The text a node name is hashed as (``f"{name}"``, UTF-8); every router uses it."""
-    try:
-        hash(name)
-    except TypeError:
-        raise TypeError(f"node names must be hashable, got {type(name).__name__}") from None
-    label = f"{name}"
-    try:
-        label.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"node name {name!r} is not valid Unicode: it has no UTF-8 encoding") from None
-    return label
-
-
-def _parse_nodes(nodes: Any, mode: int) -> list[tuple[Any, int | float]]:
-    if isinstance(nodes, (str, bytes, bytearray)):
-        raise TypeError(
-            f"nodes must be an iterable of names or a mapping name -> weight, not a single "
-            f"{type(nodes).__name__}; wrap it in a list"
+def _check_point_counts(names, weights, counts, config: _Config) -> None:
+    """Every node gets a point (default mode) and the ring stays within its size limit."""
+    if config.mode == MODE_HASH:
+        for name, weight, count in zip(names, weights, counts):
+            if count < 1:
+                raise ValueError(
+                    f"node {name!r} would get round({config.vnodes} * {weight}) = 0 points; "
+                    "raise its weight or vnodes"
+                )
+    points = sum(counts) * (_KETAMA_POINTS_PER_VNODE if config.mode == MODE_KETAMA else 1)
+    if points > _MAX_POINTS:
+        raise ValueError(
+            f"the ring would hold {points:.3g} points, more than the 2**31 - 1 it can hold; "
+            "lower vnodes or the weights"
         )
-    if isinstance(nodes, Mapping):
-        pairs = list(nodes.items())
-    elif isinstance(nodes, Iterable):
-        pairs = [(name, 1) for name in nodes]
-    else:
-        raise TypeError(
-            f"nodes must be an iterable of names or a mapping name -> weight, got {type(nodes).__name__}"
-        )
-    return [(name, _check_weight(name, weight, mode)) for name, weight in pairs]
 
 
 # --------------------------------------------------------------------------- points
@@ -497,33 +459,15 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             algo = _MD5_32
             keybits = 32 if mode == MODE_KETAMA else 64
         config = _Config(mode, compat, _check_vnodes(vnodes, mode), name, algo, keybits)
-        pairs = _parse_nodes(nodes, mode)
-        self._setup(config, pairs)
+        self._setup(config, *parse_nodes(nodes, integer=mode != MODE_HASH))
 
-    def _setup(self, config: _Config, pairs) -> None:
-        names, weights, labels = [], [], []
-        seen: dict[str, Any] = {}
-        where: dict[Any, int] = {}
-        for name, weight in pairs:
-            label = node_label(name)
-            if name in where or label in seen:
-                other = name if name in where else seen[label]
-                raise ValueError(f"duplicate node name {name!r} (same as {other!r})")
-            seen[label] = name
-            where[name] = len(names)
-            names.append(name)
-            weights.append(weight)
-            labels.append(label)
-        if config.mode == MODE_HASH:
-            for name, weight, count in zip(names, weights, _target_counts(weights, config)):
-                if count < 1:
-                    raise ValueError(
-                        f"node {name!r} would get round({config.vnodes} * {weight}) = 0 points; "
-                        "raise its weight or vnodes"
-                    )
+    def _setup(self, config: _Config, names: tuple, weights: list) -> None:
+        weights = tuple(weights)
+        _check_point_counts(names, weights, _target_counts(weights, config), config)
+        labels = tuple(node_label(name) for name in names)
         self._config = config
         self._lock = threading.Lock()
-        self._state = _rebuild(None, tuple(names), tuple(weights), tuple(labels), config, None)
+        self._state = _rebuild(None, names, weights, labels, config, None)
 
     # ------------------------------------------------------------------ properties
 
@@ -708,20 +652,13 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             ``name`` is already on the ring, or the weight is not positive/finite.
         """
         config = self._config
-        weight = _check_weight(name, weight, config.mode)
-        label = node_label(name)
+        weight = check_weight(name, weight, integer=config.mode != MODE_HASH)
         with self._lock:
             old = self._state
-            if name in old.where or label in old.labels:
-                raise ValueError(f"node {name!r} is already on the ring")
-            if config.mode == MODE_HASH and round(config.vnodes * weight) < 1:
-                raise ValueError(
-                    f"node {name!r} would get round({config.vnodes} * {weight}) = 0 points; "
-                    "raise its weight or vnodes"
-                )
-            self._state = _rebuild(
-                old, old.names + (name,), old.weights + (weight,), old.labels + (label,), config, None
-            )
+            label = check_new_node(name, old.names, old.labels, "ring")
+            names, weights = old.names + (name,), old.weights + (weight,)
+            _check_point_counts(names, weights, _target_counts(weights, config), config)
+            self._state = _rebuild(old, names, weights, old.labels + (label,), config, None)
 
     def remove(self, name: Any) -> None:
         """Remove node ``name``; nodes after it in :attr:`nodes` shift down by one.
@@ -775,7 +712,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         fresh = HashRing(
             (), vnodes=data["vnodes"], algorithm=data["algorithm"], compat=data["compat"]
         )
-        self._setup(fresh._config, _parse_nodes(dict(data["nodes"]), fresh._config.mode))
+        self._setup(fresh._config, *parse_node_pairs(data["nodes"], integer=fresh._config.mode != MODE_HASH))
 
     # ------------------------------------------------------------------ bounded loads
 
@@ -813,13 +750,7 @@ def _check_points(index, n: int) -> None:
 
 
 def _check_replicas(state: _State, n: Any) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    n = operator.index(n)
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    if n > len(state.names):
-        raise ValueError(f"asked for {n} replicas but the ring has only {len(state.names)} nodes")
+    n = check_count(n, len(state.names), "ring")
     if n > state.reachable:
         raise ValueError(f"asked for {n} replicas but only {state.reachable} nodes have points on the ring")
     return n
@@ -869,10 +800,7 @@ def assign_bounded(keys: Any, router: Any, *, load_factor: float = 1.25) -> np.n
             f"{type(router).__name__} does not support bounded loads "
             "(it has no _assign_bounded method); use a HashRing or a Rendezvous"
         )
-    if isinstance(load_factor, (bool, np.bool_)) or not isinstance(load_factor, numbers.Real):
-        raise TypeError(f"load_factor must be a real number, got {type(load_factor).__name__}")
-    if not math.isfinite(load_factor) or load_factor < 1:
-        raise ValueError(f"load_factor must be a finite number >= 1, got {load_factor}")
+    check_real(load_factor, "load_factor", 1)
     if isinstance(keys, (str, bytes, bytearray)):
         raise TypeError(f"keys must be a collection of keys, not a single {type(keys).__name__}")
     if not isinstance(keys, Sized) and isinstance(keys, Iterable) and not hasattr(keys, "__arrow_c_stream__"):
@@ -889,21 +817,22 @@ def assign_bounded(keys: Any, router: Any, *, load_factor: float = 1.25) -> np.n
 
 
 def _capacities(load_factor: float, m: int, weights: tuple) -> list[int]:
-    """ceil(load_factor * m * w_i / sum(w)) in exact rational arithmetic.
+    """min(m, ceil(load_factor * m * w_i / sum(w))) in exact rational arithmetic.
 
     Floats count as the decimal they print as (``1.05`` is 21/20, not the binary
     double just above it), so ``load_factor=1.05`` on 50 equal nodes and 50,000 keys
-    gives 1050, not 1051.
+    gives 1050, not 1051. No node can take more than the ``m`` keys there are, so a
+    huge load factor (no bound at all) caps at ``m``.
     """
     if not weights:
         return []
     c = _exact(load_factor) * m
     if all(w == weights[0] for w in weights):
-        cap = math.ceil(c / len(weights))
+        cap = min(m, math.ceil(c / len(weights)))
         return [cap] * len(weights)
     exact = [_exact(w) for w in weights]
     total = sum(exact)
-    return [math.ceil(c * w / total) for w in exact]
+    return [min(m, math.ceil(c * w / total)) for w in exact]
 
 
 def _exact(x: float) -> Fraction:

@@ -21,9 +21,7 @@ with the GIL released, and the pure-Python twin gives the same answers bit for b
 
 from __future__ import annotations
 
-import math
-import numbers
-import operator
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,8 +41,18 @@ from ._keys import (
     integers_as_uint64,
     key_type_error,
 )
+from ._params import (
+    check_count,
+    check_int,
+    check_new_node,
+    check_weight,
+    empty_router_error,
+    frozen,
+    node_label,
+    parse_node_pairs,
+    parse_nodes,
+)
 from .hashing import hash_key, hash_keys, resolve_algorithm
-from .ring import node_label as _label
 
 __all__ = ["Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
 
@@ -56,10 +64,6 @@ _PICKLE_VERSION = 1
 _SALT_SEED = 0x5851F42D4C957F2D
 _SALT_OFFSET = 0x2545F4914F6CDD1D
 _SALT_SKIP = 0x9E3779B97F4A7C15
-
-# Rendezvous weights are kept in a range where every rank stays a normal double.
-_WEIGHT_MIN = 1e-100
-_WEIGHT_MAX = 1e100
 
 
 def _mix64(z: int) -> int:
@@ -152,12 +156,7 @@ def _object_integers(items: list | np.ndarray, offset: int) -> np.ndarray:
 
 
 def _check_buckets(num_buckets: Any) -> int:
-    if isinstance(num_buckets, (bool, np.bool_)) or not isinstance(num_buckets, (int, np.integer)):
-        raise TypeError(f"num_buckets must be an int, got {type(num_buckets).__name__}")
-    num_buckets = operator.index(num_buckets)
-    if not 1 <= num_buckets <= _MAX_BUCKETS:
-        raise ValueError(f"num_buckets must be in [1, 2**31 - 1], got {num_buckets}")
-    return num_buckets
+    return check_int(num_buckets, "num_buckets", 1, _MAX_BUCKETS)
 
 
 def _bucket_hashes(keys: Any, algorithm: str | None) -> np.ndarray:
@@ -275,77 +274,29 @@ def _buckets(keys: Any, num_buckets: int, algorithm: str | None, kind: str) -> A
     return out
 
 
-# --------------------------------------------------------------------------- node names
+# --------------------------------------------------------------------------- routers
 
 
-def _check_weight(name: Any, weight: Any) -> float:
-    if isinstance(weight, (bool, np.bool_)) or not isinstance(weight, numbers.Real):
-        raise TypeError(f"weight of node {name!r} must be a real number, got {type(weight).__name__}")
-    weight = float(weight)
-    if math.isnan(weight):
-        raise ValueError(f"weight of node {name!r} is NaN")
-    if weight <= 0:
-        raise ValueError(f"weight of node {name!r} must be positive, got {weight}")
-    if not _WEIGHT_MIN <= weight <= _WEIGHT_MAX:
-        raise ValueError(f"weight of node {name!r} must lie in [1e-100, 1e100], got {weight}")
-    return weight
-
-
-def _parse_nodes(nodes: Any, weighted: bool) -> list[tuple[Any, float]]:
-    """(name, weight) pairs from an iterable of names or a mapping name -> weight."""
-    if isinstance(nodes, (str, bytes, bytearray)):
-        raise TypeError(
-            f"nodes must be an iterable of names{' or a mapping name -> weight' if weighted else ''}, "
-            f"not a single {type(nodes).__name__}; wrap it in a list"
-        )
-    if isinstance(nodes, Mapping):
-        if not weighted:
-            raise TypeError("this router takes node names only, not a mapping of weights")
-        pairs = [(name, _check_weight(name, weight)) for name, weight in nodes.items()]
-    elif isinstance(nodes, Iterable):
-        pairs = [(name, 1.0) for name in nodes]
-    else:
-        raise TypeError(f"nodes must be an iterable of names, got {type(nodes).__name__}")
-    seen: dict[str, Any] = {}
-    names: dict[Any, Any] = {}
-    for name, _ in pairs:
-        label = _label(name)
-        other = seen.get(label, names.get(name, _MISSING))
-        if other is not _MISSING:
-            raise ValueError(f"duplicate node name {name!r} (same as {other!r})")
-        seen[label] = names[name] = name
-    return pairs
-
-
-_MISSING = object()
-
-
-def _check_count(n: Any, available: int) -> int:
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
-    n = operator.index(n)
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    if n > available:
-        raise ValueError(f"asked for {n} replicas but the router has only {available} nodes")
-    return n
-
-
-def _empty_error(kind: str) -> LookupError:
-    return LookupError(f"the {kind} has no nodes: add a node before looking up keys")
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
+def _check_version(data: Any, kind: str) -> None:
+    if not isinstance(data, dict) or data.get("version") != _PICKLE_VERSION:
+        version = data.get("version") if isinstance(data, dict) else None
+        raise ValueError(f"unsupported {kind} pickle version {version!r}")
 
 
 class _Router:
     """Shared plumbing: ``nodes``, ``len``, ``in``, iteration, copying."""
 
-    __slots__ = ("_state", "_algorithm")
+    __slots__ = ("_state", "_algorithm", "_lock")
 
     _kind = "router"
+
+    def _init(self, algorithm: str, state: Any) -> None:
+        resolve_algorithm(algorithm)
+        self._algorithm = algorithm
+        self._state = state
+        # Changes are read-modify-write of the state: one at a time. Lookups take no
+        # lock: they read whichever immutable state is current.
+        self._lock = threading.Lock()
 
     @property
     def nodes(self) -> tuple:
@@ -372,8 +323,7 @@ class _Router:
     def copy(self):
         """An independent copy (same lookups)."""
         clone = object.__new__(type(self))
-        clone._algorithm = self._algorithm
-        clone._state = self._state  # states are immutable
+        clone._init(self._algorithm, self._state)  # states are immutable: shared
         return clone
 
     __copy__ = copy
@@ -410,8 +360,8 @@ class _MementoState:
         index = np.full(size, -1, dtype=np.int32)
         live = np.flatnonzero(replacer < 0)
         index[live] = np.arange(len(live), dtype=np.int32)
-        self.replacer = _frozen(replacer)
-        self.index = _frozen(index)
+        self.replacer = frozen(replacer)
+        self.index = frozen(index)
 
 
 class MementoRouter(_Router):
@@ -462,10 +412,8 @@ class MementoRouter(_Router):
     _kind = "memento router"
 
     def __init__(self, nodes: Iterable = (), *, algorithm: str = "xxh64"):
-        resolve_algorithm(algorithm)
-        names = [name for name, _ in _parse_nodes(nodes, weighted=False)]
-        self._algorithm = algorithm
-        self._state = _MementoState(len(names), tuple((name,) for name in names), (), len(names))
+        names, _ = parse_nodes(nodes, weighted=False)
+        self._init(algorithm, _MementoState(len(names), tuple((name,) for name in names), (), len(names)))
 
     def __repr__(self) -> str:
         state = self._state
@@ -494,7 +442,7 @@ class MementoRouter(_Router):
         """
         state = self._state
         if not state.names:
-            raise _empty_error("memento router")
+            raise empty_router_error("memento router")
         h = hash_key(key, self._algorithm)
         if not state.removed:
             return state.names[_routers.jump_one(h, state.size)]
@@ -510,7 +458,7 @@ class MementoRouter(_Router):
         if not len(hashes):
             return out
         if not state.names:
-            raise _empty_error("memento router")
+            raise empty_router_error("memento router")
         if not state.removed:
             # Buckets 0..size-1 all work and bucket b is node b: plain jump.
             _routers.jump_many(hashes, state.size, out)
@@ -520,10 +468,12 @@ class MementoRouter(_Router):
 
     def add(self, name: Any) -> None:
         """Add node ``name`` in the most recently removed bucket, or in a new last one."""
-        _label(name)
-        if name in self._state.where:
-            raise ValueError(f"node {name!r} is already in the memento router")
+        with self._lock:
+            self._add(name)
+
+    def _add(self, name: Any) -> None:
         state = self._state
+        check_new_node(name, state.names, kind=self._kind)
         slots = list(state.slots)
         if not state.removed:
             if len(slots) >= _MAX_BUCKETS:
@@ -537,6 +487,10 @@ class MementoRouter(_Router):
 
     def remove(self, name: Any) -> None:
         """Remove node ``name``: only the keys it held move (to the other nodes)."""
+        with self._lock:
+            self._remove(name)
+
+    def _remove(self, name: Any) -> None:
         state = self._state
         self._index(name)  # KeyError if absent
         bucket = state.bucket_of[name]
@@ -564,15 +518,50 @@ class MementoRouter(_Router):
         }
 
     def __setstate__(self, data: dict) -> None:
-        if data.get("version") != _PICKLE_VERSION:
-            raise ValueError(f"unsupported MementoRouter pickle version {data.get('version')!r}")
-        self._algorithm = data["algorithm"]
-        self._state = _MementoState(
-            data["size"],
-            tuple(tuple(slot) for slot in data["slots"]),
-            tuple(tuple(entry) for entry in data["removed"]),
-            data["last"],
-        )
+        _check_version(data, "MementoRouter")
+        self._init(data["algorithm"], _memento_state(data["size"], data["slots"], data["removed"], data["last"]))
+
+
+def _memento_state(size: Any, slots: Any, removed: Any, last: Any) -> _MementoState:
+    """A pickled MementoHash state, checked to be one that add/remove can reach.
+
+    The kernels follow replacer chains without the GIL, so a table that loops or
+    points outside the buckets must never load. Reachable states are exactly: removal
+    ``k`` (0-based, oldest first) of bucket ``b_k`` recorded ``(b_k, size - k - 1,
+    previous last)``, where ``previous last`` is ``b_{k-1}`` (``size`` for the first),
+    ``last`` is the newest removed bucket (``size`` with none), and the removed
+    buckets are exactly the empty slots.
+    """
+
+    def corrupt(why: str) -> ValueError:
+        return ValueError(f"corrupt MementoRouter state: {why}")
+
+    size = check_int(size, "size", 0, _MAX_BUCKETS)
+    if not isinstance(slots, (list, tuple)) or len(slots) != size:
+        raise corrupt(f"{size} buckets need {size} slots")
+    if not all(isinstance(slot, (list, tuple)) and len(slot) <= 1 for slot in slots):
+        raise corrupt("a slot holds one name or none")
+    parse_nodes([slot[0] for slot in slots if slot], weighted=False)  # names distinct, hashable
+    if not isinstance(removed, (list, tuple)) or not all(
+        isinstance(entry, (list, tuple)) and len(entry) == 3 for entry in removed
+    ):
+        raise corrupt("removed is a list of (bucket, replacer, previous last) triples")
+    empty = [b for b, slot in enumerate(slots) if not slot]
+    buckets = [entry[0] for entry in removed]
+    if sorted(buckets) != empty:
+        raise corrupt("the removed buckets must be exactly the empty slots")
+    if size and len(removed) >= size:
+        raise corrupt("at least one bucket must be working")
+    previous = size
+    for k, (bucket, replacer, before) in enumerate(removed):
+        if replacer != size - k - 1 or before != previous:
+            raise corrupt(f"removal {k} of bucket {bucket} does not follow the ones before it")
+        previous = bucket
+    if last != previous:
+        raise corrupt(f"last is {last!r}, expected {previous}")
+    return _MementoState(
+        size, tuple(tuple(slot) for slot in slots), tuple(tuple(entry) for entry in removed), last
+    )
 
 
 # --------------------------------------------------------------------------- rendezvous
@@ -597,11 +586,10 @@ class _WeightedRouter(_Router):
 
     __slots__ = ()
 
-    def _make_state(self, pairs):
-        names = tuple(name for name, _ in pairs)
-        labels = tuple(_label(name) for name in names)
+    def _make_state(self, names: tuple, weights: Iterable):
+        labels = tuple(node_label(name) for name in names)
         hashes = tuple(hash_key(label, self._algorithm) for label in labels)
-        return self._new_state(names, tuple(w for _, w in pairs), labels, hashes)
+        return self._new_state(names, tuple(float(w) for w in weights), labels, hashes)
 
     def _new_state(self, names: tuple, weights: tuple, labels: tuple, name_hashes: tuple):
         raise NotImplementedError  # pragma: no cover - abstract
@@ -614,22 +602,24 @@ class _WeightedRouter(_Router):
     def add(self, name: Any, weight: float = 1) -> None:
         """Add node ``name`` (appended to :attr:`nodes`). Rendezvous moves keys only to
         it; Maglev rebuilds its table, moving a few other keys too."""
-        weight = _check_weight(name, weight)
-        state = self._state
-        _check_new_name(state, name)
-        self._state = self._make_state(list(zip(state.names, state.weights)) + [(name, weight)])
+        weight = float(check_weight(name, weight))
+        with self._lock:
+            state = self._state
+            check_new_node(name, state.names, state.labels, self._kind)
+            self._state = self._make_state(state.names + (name,), state.weights + (weight,))
 
     def remove(self, name: Any) -> None:
         """Remove node ``name``; later nodes' indices shift down by one. Rendezvous moves
         only its keys; Maglev rebuilds its table (disruption bounded, not minimal)."""
-        i = self._index(name)
-        state = self._state
-        self._state = self._new_state(
-            state.names[:i] + state.names[i + 1 :],
-            state.weights[:i] + state.weights[i + 1 :],
-            state.labels[:i] + state.labels[i + 1 :],
-            state.name_hashes[:i] + state.name_hashes[i + 1 :],
-        )
+        with self._lock:
+            i = self._index(name)
+            state = self._state
+            self._state = self._new_state(
+                state.names[:i] + state.names[i + 1 :],
+                state.weights[:i] + state.weights[i + 1 :],
+                state.labels[:i] + state.labels[i + 1 :],
+                state.name_hashes[:i] + state.name_hashes[i + 1 :],
+            )
 
     def __getstate__(self) -> dict:
         return {
@@ -639,10 +629,9 @@ class _WeightedRouter(_Router):
         }
 
     def __setstate__(self, data: dict) -> None:
-        if data.get("version") != _PICKLE_VERSION:
-            raise ValueError(f"unsupported {type(self).__name__} pickle version {data.get('version')!r}")
-        self._algorithm = data["algorithm"]
-        self._state = self._make_state([(name, float(w)) for name, w in data["nodes"]])
+        _check_version(data, type(self).__name__)
+        self._init(data["algorithm"], None)
+        self._state = self._make_state(*parse_node_pairs(data["nodes"]))
 
 
 class _RendezvousState(_WeightedState):
@@ -650,8 +639,8 @@ class _RendezvousState(_WeightedState):
 
     def __init__(self, names, weights, labels, name_hashes):
         super().__init__(names, weights, labels, name_hashes)
-        self.seeds = _frozen(np.array([_mix64(h ^ _SALT_SEED) for h in name_hashes], dtype=np.uint64))
-        self.inv_weights = _frozen(np.array([1.0 / w for w in weights], dtype=np.float64))
+        self.seeds = frozen(np.array([_mix64(h ^ _SALT_SEED) for h in name_hashes], dtype=np.uint64))
+        self.inv_weights = frozen(np.array([1.0 / w for w in weights], dtype=np.float64))
 
 
 class Rendezvous(_WeightedRouter):
@@ -700,9 +689,8 @@ class Rendezvous(_WeightedRouter):
     _kind = "rendezvous router"
 
     def __init__(self, nodes: Iterable | Mapping = (), *, algorithm: str = "xxh64"):
-        resolve_algorithm(algorithm)
-        self._algorithm = algorithm
-        self._state = self._make_state(_parse_nodes(nodes, weighted=True))
+        self._init(algorithm, None)
+        self._state = self._make_state(*parse_nodes(nodes))
 
     def _new_state(self, names, weights, labels, name_hashes) -> _RendezvousState:
         return _RendezvousState(names, weights, labels, name_hashes)
@@ -720,7 +708,7 @@ class Rendezvous(_WeightedRouter):
         """
         state = self._state
         if not state.names:
-            raise _empty_error("rendezvous router")
+            raise empty_router_error("rendezvous router")
         out = np.empty(1, dtype=np.int32)
         _routers.rendezvous_many(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, out)
         return state.names[out[0]]
@@ -737,7 +725,7 @@ class Rendezvous(_WeightedRouter):
         if not len(hashes):
             return out
         if not state.names:
-            raise _empty_error("rendezvous router")
+            raise empty_router_error("rendezvous router")
         _routers.rendezvous_many(hashes, state.seeds, state.inv_weights, out)
         return out
 
@@ -764,7 +752,7 @@ class Rendezvous(_WeightedRouter):
             ``n`` is not positive or exceeds the number of nodes.
         """
         state = self._state
-        n = _check_count(n, len(state.names))
+        n = check_count(n, len(state.names))
         ranks = np.empty((1, len(state.names)), dtype=np.float64)
         _routers.rendezvous_scores(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, ranks)
         order = np.argsort(ranks[0], kind="stable")[:n]
@@ -773,7 +761,7 @@ class Rendezvous(_WeightedRouter):
     def replicas_many(self, keys: Any, n: int) -> np.ndarray:
         """``replicas`` for every key as node indices: int32 array of shape (len(keys), n)."""
         state = self._state
-        n = _check_count(n, len(state.names))
+        n = check_count(n, len(state.names))
         hashes = _hashes(keys, self._algorithm)
         out = np.empty((len(hashes), n), dtype=np.int32)
         step = max(1, (1 << 16) // len(state.names))
@@ -800,7 +788,7 @@ class Rendezvous(_WeightedRouter):
         if not len(hashes):
             return out
         if not state.names:
-            raise _empty_error("rendezvous router")
+            raise empty_router_error("rendezvous router")
         total = int(np.maximum(remaining, 0).sum())
         if total < len(hashes):
             raise ValueError(f"the nodes can take {total} keys in all, fewer than {len(hashes)}")
@@ -837,11 +825,7 @@ def _is_prime(n: int) -> bool:
 
 
 def _check_table_size(table_size: Any) -> int:
-    if isinstance(table_size, (bool, np.bool_)) or not isinstance(table_size, (int, np.integer)):
-        raise TypeError(f"table_size must be an int, got {type(table_size).__name__}")
-    table_size = operator.index(table_size)
-    if not 2 <= table_size <= _MAX_BUCKETS:
-        raise ValueError(f"table_size must be a prime in [2, 2**31 - 1], got {table_size}")
+    table_size = check_int(table_size, "table_size", 2, _MAX_BUCKETS)
     if not _is_prime(table_size):
         raise ValueError(
             f"table_size must be prime (Maglev's permutations need it), got {table_size}; "
@@ -864,7 +848,7 @@ class _MaglevState(_WeightedState):
             top = max(weights)
             fracs = np.array([w / top for w in weights], dtype=np.float64)
             _routers.maglev_build(offsets, skips, fracs, table)
-        self.table = _frozen(table)
+        self.table = frozen(table)
 
 
 class Maglev(_WeightedRouter):
@@ -912,10 +896,9 @@ class Maglev(_WeightedRouter):
     _kind = "maglev router"
 
     def __init__(self, nodes: Iterable | Mapping = (), *, table_size: int = 65537, algorithm: str = "xxh64"):
-        resolve_algorithm(algorithm)
         self._table_size = _check_table_size(table_size)
-        self._algorithm = algorithm
-        self._state = self._make_state(_parse_nodes(nodes, weighted=True))
+        self._init(algorithm, None)
+        self._state = self._make_state(*parse_nodes(nodes))
 
     def _new_state(self, names, weights, labels, name_hashes) -> _MaglevState:
         return _MaglevState(names, weights, labels, name_hashes, self._table_size)
@@ -950,7 +933,7 @@ class Maglev(_WeightedRouter):
         """
         state = self._state
         if not state.names:
-            raise _empty_error("maglev router")
+            raise empty_router_error("maglev router")
         return state.names[state.table[hash_key(key, self._algorithm) % self._table_size]]
 
     def lookup_many(self, keys: Any) -> np.ndarray:
@@ -961,7 +944,7 @@ class Maglev(_WeightedRouter):
         if not len(hashes):
             return out
         if not state.names:
-            raise _empty_error("maglev router")
+            raise empty_router_error("maglev router")
         _routers.maglev_many(hashes, state.table, out)
         return out
 
@@ -969,14 +952,7 @@ class Maglev(_WeightedRouter):
         return {**super().__getstate__(), "table_size": self._table_size}
 
     def __setstate__(self, data: dict) -> None:
-        self._table_size = data["table_size"]
+        _check_version(data, "Maglev")
+        self._table_size = _check_table_size(data["table_size"])
         super().__setstate__(data)
 
-
-def _check_new_name(state: _WeightedState, name: Any) -> None:
-    label = _label(name)
-    if name in state.where:
-        raise ValueError(f"node {name!r} is already in the router")
-    for other, other_label in zip(state.names, state.labels):
-        if other_label == label:
-            raise ValueError(f"duplicate node name {name!r} (same as {other!r})")

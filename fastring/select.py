@@ -13,96 +13,34 @@ operating system), an ``int`` seed (``numpy.random.default_rng(seed)``) or a
 from __future__ import annotations
 
 import math
-import numbers
-import os
 import threading
-import time
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from . import _select
+from ._params import (
+    check_clock,
+    check_health_params,
+    check_int,
+    draw_word,
+    is_int,
+    parse_nodes,
+    parse_weights,
+    resolve_rng,
+)
 
-__all__ = ["SmoothWeightedRoundRobin", "WeightedSampler"]
-
-_default_rng: np.random.Generator | None = None
-_default_rng_lock = threading.Lock()
-
-
-def _reset_default_rng() -> None:
-    global _default_rng
-    _default_rng = None
-
-
-if hasattr(os, "register_at_fork"):
-    # A forked child must not replay its parent's stream.
-    os.register_at_fork(after_in_child=_reset_default_rng)
+__all__ = ["NoAvailableNode", "SmoothWeightedRoundRobin", "WeightedSampler"]
 
 
-def resolve_rng(rng: Any) -> np.random.Generator:
-    """``None`` -> the process-wide generator, ``int`` -> ``default_rng(seed)``, a Generator -> itself."""
-    global _default_rng
-    if rng is None:
-        gen = _default_rng
-        if gen is None:
-            with _default_rng_lock:
-                if _default_rng is None:
-                    _default_rng = np.random.default_rng()
-                gen = _default_rng
-        return gen
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}"
-    )
-
-
-def _draw_seed(gen: np.random.Generator) -> int:
-    # One full-range 64-bit draw (Generator.integers over [0, 2**64) returns the bit
-    # generator's next_uint64 as it is).
-    return int(gen.integers(0, 2**64, dtype=np.uint64))
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def parse_weights(weights: Any, what: str = "weights") -> tuple[tuple, list]:
-    """``(names, values)`` of a mapping name -> weight or a sequence of weights.
-
-    A sequence's names are its indices. The values are checked to be real numbers
-    (not bool, not str); their range is checked by the caller.
-    """
-    if isinstance(weights, Mapping):
-        names = tuple(weights.keys())
-        values = list(weights.values())
-    elif isinstance(weights, np.ndarray):
-        if weights.ndim != 1:
-            raise ValueError(f"{what} must be one-dimensional, got shape {weights.shape}")
-        if weights.dtype.kind not in "iuf":
-            raise TypeError(f"{what} must be numbers, got an array of dtype {weights.dtype}")
-        values = weights.tolist()
-        names = tuple(range(len(values)))
-    elif isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
-        raise TypeError(f"{what} must be a sequence of numbers or a mapping name -> number, got {type(weights).__name__}")
-    else:
-        values = list(weights)
-        names = tuple(range(len(values)))
-    if not values:
-        raise ValueError(f"{what} are empty")
-    for name, value in zip(names, values):
-        if not _is_real(value):
-            raise TypeError(f"weight of {name!r} must be a real number, got {type(value).__name__}")
-    return names, values
-
+class NoAvailableNode(LookupError):
+    """Every node is down: marked down, or out after failing (passive health)."""
 
 def _size_shape(size: Any) -> tuple[int, ...]:
-    if isinstance(size, (int, np.integer)) and not isinstance(size, (bool, np.bool_)):
+    if is_int(size):
         shape: tuple[int, ...] = (int(size),)
-    elif isinstance(size, tuple) and all(isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_)) for s in size):
+    elif isinstance(size, tuple) and all(is_int(s) for s in size):
         shape = tuple(int(s) for s in size)
     else:
         raise TypeError(f"size must be an int or a tuple of ints, got {size!r}")
@@ -249,15 +187,11 @@ class WeightedSampler:
         if replace:
             shape = _size_shape(size)
             out = np.empty(math.prod(shape), dtype=np.int64)
-            seed = _draw_seed(gen)
+            seed = draw_word(gen)
             if out.size:
                 _select.alias_sample(self._threshold, self._alias, seed, out)
             return out.reshape(shape)
-        if not isinstance(size, (int, np.integer)) or isinstance(size, (bool, np.bool_)):
-            raise TypeError(f"without replacement, size must be an int, got {size!r}")
-        k = int(size)
-        if k < 0:
-            raise ValueError(f"size must not be negative, got {k}")
+        k = check_int(size, "without replacement, size", 0)
         if k > self._n_positive:
             raise ValueError(
                 f"cannot draw {k} distinct indices: only {self._n_positive} weights are positive"
@@ -270,8 +204,7 @@ class WeightedSampler:
 
     def sample_names(self, size: int, *, rng: Any = None, replace: bool = True) -> list:
         """Like :meth:`sample` (an int ``size``), returning a list of names."""
-        if not isinstance(size, (int, np.integer)) or isinstance(size, (bool, np.bool_)):
-            raise TypeError(f"size must be an int, got {size!r}")
+        check_int(size, "size")
         names = self._names
         return [names[i] for i in self.sample(size, rng=rng, replace=replace).tolist()]
 
@@ -293,26 +226,9 @@ def _ns(seconds: float) -> int:
     return int(seconds * 1e9)
 
 
-def parse_int_weights(weights: Any, what: str = "weights") -> tuple[tuple, list[int]]:
+def parse_int_weights(weights: Any) -> tuple[tuple, list[int]]:
     """``(names, integer weights >= 1)`` of an iterable of names or a mapping name -> weight."""
-    if isinstance(weights, Mapping):
-        names, values = parse_weights(weights, what)
-    elif isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
-        raise TypeError(f"{what} must be an iterable of names or a mapping name -> weight, got {type(weights).__name__}")
-    else:
-        names = tuple(weights)
-        values = [1] * len(names)
-        if not names:
-            raise ValueError(f"{what} are empty")
-    ints = []
-    for name, value in zip(names, values):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"weight of {name!r} is {value!r}; weights must be integers >= 1")
-        ints.append(int(value))
-    if len(set(names)) != len(names):
-        raise ValueError(f"duplicate names in {what}")
+    names, ints = parse_nodes(weights, integer=True, allow_empty=False)
     if sum(ints) >= _MAX_TOTAL_WEIGHT:
         raise ValueError("the weights must sum to less than 2**62")
     return names, ints
@@ -426,7 +342,7 @@ class SmoothWeightedRoundRobin:
         with self._lock:
             best = _select.swrr_next(self._view, now, self._max_fails, _ns(self._fail_timeout))
         if best < 0:
-            raise _no_available(self._names)
+            raise NoAvailableNode(f"all {len(self._names)} nodes are down")
         return best
 
     def next(self) -> Hashable:
@@ -446,11 +362,8 @@ class SmoothWeightedRoundRobin:
         one event-loop turn). If no peer is available before the batch is complete,
         NoAvailableNode is raised and the state is left as it was.
         """
-        if not isinstance(n, (int, np.integer)) or isinstance(n, (bool, np.bool_)):
-            raise TypeError(f"n must be an int, got {n!r}")
-        if n < 0:
-            raise ValueError(f"n must not be negative, got {n}")
-        out = np.empty(int(n), dtype=np.int64)
+        n = check_int(n, "n", 0)
+        out = np.empty(n, dtype=np.int64)
         now = self._now()
         with self._lock:
             saved = self._state.copy()
@@ -458,7 +371,7 @@ class SmoothWeightedRoundRobin:
             if made < n:
                 self._state[...] = saved
         if made < n:
-            raise _no_available(self._names)
+            raise NoAvailableNode(f"all {len(self._names)} nodes are down")
         return out
 
     def report_failure(self, name: Hashable) -> None:
@@ -518,25 +431,3 @@ class SmoothWeightedRoundRobin:
             self._state[...] = 0
             self._state[_WEIGHT] = weights
             self._state[_EFFECTIVE] = weights
-
-
-def check_health_params(max_fails: Any, fail_timeout: Any) -> tuple[int, float]:
-    if not isinstance(max_fails, (int, np.integer)) or isinstance(max_fails, (bool, np.bool_)) or max_fails < 0:
-        raise ValueError(f"max_fails must be an int >= 0, got {max_fails!r}")
-    if not _is_real(fail_timeout) or not (0 < fail_timeout < 1e9):
-        raise ValueError(f"fail_timeout must be a positive number of seconds, got {fail_timeout!r}")
-    return int(max_fails), float(fail_timeout)
-
-
-def check_clock(clock: Any) -> Callable[[], float]:
-    if clock is None:
-        return time.monotonic
-    if not callable(clock):
-        raise TypeError(f"clock must be callable, got {type(clock).__name__}")
-    return clock
-
-
-def _no_available(names: tuple) -> Exception:
-    from .balance import NoAvailableNode  # balance imports this module
-
-    return NoAvailableNode(f"all {len(names)} nodes are down")

@@ -466,8 +466,11 @@ def test_consistent_follows_router_changes(twin):
 def test_consistent_bad_arguments():
     with pytest.raises(TypeError, match="router"):
         ConsistentBalancer(["a", "b"])
-    for bad in (0.5, float("nan"), "2", True):
-        with pytest.raises(ValueError):
+    for bad in (0.5, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="load_factor"):
+            ConsistentBalancer(FakeRouter(["a"]), load_factor=bad)
+    for bad in ("2", True):
+        with pytest.raises(TypeError, match="load_factor"):
             ConsistentBalancer(FakeRouter(["a"]), load_factor=bad)
 
 

@@ -86,7 +86,8 @@ def test_capacities_are_exact():
     assert _capacities(1.25, 1000, (1.0, 1.0, 1.0)) == [417] * 3
     assert _capacities(1.05, 50_000, (1.0,) * 50) == [1050] * 50  # not 1051 from binary 1.05
     assert _capacities(1.0, 10, (0.1, 0.2, 0.7)) == [1, 2, 7]
-    assert _capacities(1.5, 4, (1, 3)) == [2, 5]
+    assert _capacities(1.5, 4, (1, 3)) == [2, 4]  # ceil(4.5) = 5, but 4 keys fit any node
+    assert _capacities(1e308, 10, (1, 3)) == [10, 10]  # no bound at all: no overflow either
     assert sum(_capacities(1.0, 997, (1.0, 3.0, 7.0, 0.5))) >= 997
     assert _capacities(1.0, 5, ()) == []
 

@@ -1,0 +1,230 @@
+"""Hostile states and races: tampered pickles are refused on load, no kernel loops
+without a bound, concurrent changes lose nothing."""
+
+import copyreg
+import math
+import pickle
+import threading
+
+import numpy as np
+import pytest
+
+from fastring import ConsistentBalancer, HashRing, Maglev, MementoRouter, Rendezvous, RoundRobin
+
+
+class Payload:
+    """Pickles as ``cls`` with ``state``: what unpickling a tampered file does."""
+
+    def __init__(self, cls, state):
+        self.cls, self.state = cls, state
+
+    def __reduce__(self):
+        return (copyreg._reconstructor, (self.cls, object, None), self.state)
+
+
+def tampered(obj, **changes):
+    """``obj`` pickled with some fields of its state replaced, then loaded."""
+    return pickle.loads(pickle.dumps(Payload(type(obj), {**obj.__getstate__(), **changes})))
+
+
+def test_tampered_helper_round_trips(twin):
+    router = Maglev(["a", "b"], table_size=251)
+    loaded = tampered(router)
+    assert loaded.nodes == ("a", "b") and np.array_equal(loaded.table, router.table)
+
+
+# --------------------------------------------------------------------------- maglev
+
+
+@pytest.mark.parametrize("table_size", [4, 250, 65536, 1, 0, -7, 2**40, 7.0, "251"])
+def test_maglev_pickle_with_bad_table_size_is_refused(twin, table_size):
+    router = Maglev(["a", "b", "c"], table_size=251)
+    with pytest.raises((ValueError, TypeError), match="table_size"):
+        tampered(router, table_size=table_size)
+
+
+@pytest.mark.parametrize(
+    "nodes, match",
+    [
+        ([("a", 1.0), ("b", float("nan"))], "weight of node 'b'"),
+        ([("a", 1.0), ("b", -1.0)], "weight of node 'b'"),
+        ([("a", 1.0), ("b", float("inf"))], "weight of node 'b'"),
+        ([("a", 1.0), ("a", 2.0)], "appears twice"),
+        ([("a", 1.0), (1, 1.0), ("1", 1.0)], "duplicate node name"),
+        ([("a", 1.0, 3)], "pairs"),
+        ("ab", "pairs"),
+    ],
+)
+@pytest.mark.parametrize("kind", [Maglev, Rendezvous])
+def test_weighted_router_pickle_with_bad_nodes_is_refused(twin, kind, nodes, match):
+    router = kind(["a", "b"])
+    with pytest.raises((ValueError, TypeError), match=match):
+        tampered(router, nodes=nodes)
+
+
+@pytest.mark.parametrize("kind", [Maglev, Rendezvous, MementoRouter])
+def test_router_pickle_with_bad_algorithm_or_version_is_refused(twin, kind):
+    router = kind(["a", "b"])
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        tampered(router, algorithm="crc32")
+    with pytest.raises(ValueError, match="pickle version"):
+        tampered(router, version=99)
+
+
+def test_hash_ring_pickle_with_duplicate_or_bad_nodes_is_refused(twin):
+    ring = HashRing(["a", "b"])
+    with pytest.raises(ValueError, match="appears twice"):
+        tampered(ring, nodes=[("a", 1), ("a", 1)])
+    with pytest.raises(ValueError, match="weight of node 'b'"):
+        tampered(ring, nodes=[("a", 1), ("b", float("nan"))])
+    with pytest.raises(ValueError, match="vnodes"):
+        tampered(ring, vnodes=0)
+
+
+def test_maglev_kernel_refuses_a_composite_table_instead_of_looping(compiled):
+    # skip 2 in a table of 4: the preference list visits 2 of the 4 slots only.
+    for module in compiled["routers"]:
+        table = np.empty(4, dtype=np.int32)
+        with pytest.raises(ValueError, match="not prime"):
+            module.maglev_build(np.array([0, 0], np.int64), np.array([2, 2], np.int64), np.ones(2), table)
+
+
+def test_maglev_kernel_needs_a_full_credit_each_round(compiled):
+    # With every frac far below 1 the rounds would be counted in 1e200s.
+    for module in compiled["routers"]:
+        table = np.empty(5, dtype=np.int32)
+        with pytest.raises(ValueError, match="largest frac"):
+            module.maglev_build(np.array([0], np.int64), np.array([1], np.int64), np.array([1e-200]), table)
+
+
+# --------------------------------------------------------------------------- memento
+
+
+def memento_with_removals():
+    router = MementoRouter(["a", "b", "c", "d", "e"])
+    router.remove("b")
+    router.remove("d")
+    return router
+
+
+def test_memento_pickle_round_trips_with_removals(twin):
+    router = memento_with_removals()
+    keys = np.arange(2000)
+    loaded = tampered(router)
+    np.testing.assert_array_equal(loaded.lookup_many(keys), router.lookup_many(keys))
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        # The replacement chain of the issue: bucket 1 -> 2 -> 2 -> ... forever.
+        ({"size": 4, "slots": [["a"], [], [], ["d"]], "removed": [[1, 2, 4], [2, 2, 1]], "last": 2}, "removal 0"),
+        # size inconsistent with the slots (index 999 of 2 nodes).
+        ({"size": 999}, "slots"),
+        ({"slots": [["a"], ["b"]], "size": 2, "removed": [[999, 1, 2]], "last": 999}, "empty slots"),
+        ({"last": 0}, "last"),
+        ({"removed": [[3, 3, 5], [1, 3, 3]]}, "does not follow"),
+        ({"removed": [[1, 4, 5]]}, "empty slots"),
+        ({"removed": [[1, 4]]}, "triples"),
+        ({"slots": [["a"], [], ["c"], [], ["a"]]}, "duplicate node name"),
+        ({"slots": [["a"], [], ["c", "x"], [], ["e"]]}, "one name or none"),
+        ({"size": -1, "slots": []}, "size"),
+        ({"size": 2.5}, "size"),
+    ],
+)
+def test_memento_pickle_with_bad_state_is_refused(twin, changes, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        tampered(memento_with_removals(), **changes)
+
+
+def test_memento_kernel_refuses_a_looping_table(compiled):
+    # replacer[1] = 2, replacer[2] = 2: a key sent to bucket 1 would follow 2 forever.
+    replacer = np.array([-1, 2, 2, -1], dtype=np.int32)
+    index = np.array([0, -1, -1, 1], dtype=np.int32)
+    keys = np.arange(1000, dtype=np.uint64)
+    for module in compiled["routers"]:
+        out = np.empty(len(keys), dtype=np.int32)
+        with pytest.raises(ValueError, match="loops"):
+            module.memento_many(keys, 4, replacer, index, out)
+
+
+# --------------------------------------------------------------------------- races
+
+
+def hammer(target, threads=4):
+    errors = []
+
+    def run(k):
+        try:
+            target(k)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(k,)) for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("kind", [Rendezvous, Maglev, MementoRouter, HashRing])
+def test_concurrent_changes_lose_nothing(twin, kind):
+    per_thread = 150 if twin == "cython" else 40
+    router = kind(["seed"]) if kind is not Maglev else kind(["seed"], table_size=4099)
+
+    def add(k):
+        for j in range(per_thread):
+            router.add(f"t{k}-{j}")
+
+    hammer(add)
+    assert len(router.nodes) == 1 + 4 * per_thread
+
+    def remove(k):
+        for j in range(0, per_thread, 2):
+            router.remove(f"t{k}-{j}")
+
+    hammer(remove)
+    expected = {"seed"} | {f"t{k}-{j}" for k in range(4) for j in range(1, per_thread, 2)}
+    assert set(router.nodes) == expected and len(router.nodes) == len(expected)
+
+
+def test_consistent_balancer_follows_a_router_that_changes_under_it(twin):
+    ring = HashRing([f"n{i}" for i in range(8)])
+    lb = ConsistentBalancer(ring, load_factor=1.25)
+    stop = threading.Event()
+
+    def churn():
+        j = 0
+        while not stop.is_set():
+            ring.add(f"x{j}")
+            ring.remove(f"x{j}")
+            if j % 3 == 0:
+                ring.remove("n7")
+                ring.add("n7")
+            j += 1
+
+    changer = threading.Thread(target=churn)
+    changer.start()
+    try:
+        for i in range(3000):
+            with lb.acquire(f"key{i}") as node:
+                assert isinstance(node, str)
+    finally:
+        stop.set()
+        changer.join()
+    assert sum(lb.in_flight.values()) == 0
+
+
+def test_flapping_nodes_keep_the_expiry_heap_bounded():
+    now = [0.0]
+    lb = RoundRobin(["a", "b", "c"], max_fails=1, fail_timeout=5, clock=lambda: now[0])
+    for _ in range(20_000):
+        lb.report_failure("a")
+        lb.mark_up("a")
+    assert len(lb._expiries) <= 2 * 3 + 8
+    # Health still works after the clean-ups: a failure takes the node out.
+    lb.report_failure("b")
+    assert not lb.is_up("b")
+    now[0] = 6.0
+    assert lb.is_up("b") and math.isinf(lb._next_expiry)
