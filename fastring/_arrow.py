@@ -16,7 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from ._keys import ChunkedKeys, DictKeys, IntKeys, KeyBatch, PackedKeys, ViewKeys, integers_as_uint64, missing_key_error
+from ._keys import (
+    ChunkedKeys,
+    DictKeys,
+    IntKeys,
+    KeyBatch,
+    MissingKeyError,
+    PackedKeys,
+    ViewKeys,
+    integers_as_uint64,
+    missing_key_error,
+)
 
 
 class ArrowSchema(ctypes.Structure):
@@ -117,6 +127,48 @@ def _view(address: int | None, dtype: Any, count: int, owner: Any) -> np.ndarray
     return np.frombuffer(raw, dtype=dtype)
 
 
+def _buffer(array: ArrowArray, k: int, fmt: str) -> int | None:
+    """The address of buffer ``k``, which the producer must have declared: reading
+    ``buffers[k]`` past ``n_buffers`` reads memory the producer never wrote."""
+    if not 0 <= k < array.n_buffers:
+        raise ValueError(
+            f"malformed Arrow array: format {fmt!r} needs buffer {k}, but the producer declared "
+            f"{array.n_buffers} buffer(s)"
+        )
+    return array.buffers[k]
+
+
+def _check_shape(array: ArrowArray) -> None:
+    if array.length < 0 or array.offset < 0:
+        raise ValueError(
+            f"malformed Arrow array: negative length ({array.length}) or offset ({array.offset})"
+        )
+    if array.n_buffers < 0 or (array.n_buffers and not array.buffers):
+        raise ValueError("malformed Arrow array: its buffer list is missing")
+
+
+def _extension_name(schema: ArrowSchema) -> str | None:
+    """The ``ARROW:extension:name`` of a field's metadata, if it has one.
+
+    Metadata is int32 pair count, then per pair int32 length + key bytes, int32 length
+    + value bytes (native byte order, as the C data interface specifies)."""
+    if not schema.metadata:
+        return None
+    count = ctypes.c_int32.from_address(schema.metadata).value
+    at = schema.metadata + 4
+    for _ in range(max(0, min(count, 10_000))):  # bounded: the count is the producer's
+        parts = []
+        for _ in range(2):
+            size = ctypes.c_int32.from_address(at).value
+            if size < 0:
+                return None
+            parts.append(ctypes.string_at(at + 4, size))
+            at += 4 + size
+        if parts[0] == b"ARROW:extension:name":
+            return parts[1].decode("utf-8", "replace")
+    return None
+
+
 def _check_no_nulls(array: ArrowArray, owner: Any, base: int) -> None:
     """Raise ValueError naming the first null (absolute position ``base + i``)."""
     if array.null_count == 0 or array.length == 0:
@@ -144,8 +196,24 @@ def _format_name(fmt: str) -> str:
 def _import_array(schema: ArrowSchema, array: ArrowArray, owner: Any, base: int) -> KeyBatch:
     """One Arrow array -> key batch. ``base`` is its position in the whole column."""
     fmt = schema.format.decode("utf-8")
+    _check_shape(array)
+    extension = _extension_name(schema)
+    if extension is not None:
+        # An extension type gives its storage a meaning we do not know (a pandas Period
+        # is an int64 of ordinals whose unit lives in the metadata): never guess.
+        raise TypeError(
+            f"key at position {base} has unsupported type: Arrow extension type {extension!r} "
+            f"(storage {_format_name(fmt)}); convert the column to strings or integers first"
+        )
     if schema.dictionary:
         return _import_dictionary(schema, array, owner, base)
+    if fmt == "+s":
+        # A table and a struct column export the same way: one message for both.
+        raise TypeError(
+            f"key at position {base} has unsupported type: Arrow format {_format_name(fmt)}: "
+            "a whole table (or a struct column) is not a key column; pass one column, "
+            "e.g. table['user_id'] or df['user_id']"
+        )
     if not (fmt in _INTEGER_FORMATS or fmt in _BINARY_FORMATS or fmt in _VIEW_FORMATS or fmt == "b"):
         raise TypeError(
             f"key at position {base} has unsupported type: Arrow format {_format_name(fmt)}; "
@@ -153,24 +221,29 @@ def _import_array(schema: ArrowSchema, array: ArrowArray, owner: Any, base: int)
         )
     _check_no_nulls(array, owner, base)
     n, offset = array.length, array.offset
-    buffers = array.buffers
     if fmt in _INTEGER_FORMATS:
-        values = _view(buffers[1], _INTEGER_FORMATS[fmt], offset + n, owner)[offset:]
+        values = _view(_buffer(array, 1, fmt), _INTEGER_FORMATS[fmt], offset + n, owner)[offset:]
         return IntKeys(integers_as_uint64(values))
     if fmt == "b":
-        packed = _view(buffers[1], np.uint8, (offset + n + 7) // 8, owner)
+        packed = _view(_buffer(array, 1, fmt), np.uint8, (offset + n + 7) // 8, owner)
         bits = np.unpackbits(packed, bitorder="little")[offset : offset + n]
         return IntKeys(bits.astype(np.uint64))
     if fmt in _BINARY_FORMATS:
-        offsets = _view(buffers[1], _BINARY_FORMATS[fmt], offset + n + 1, owner)[offset:]
-        size = int(offsets[-1]) if n else 0
-        data = _view(buffers[2], np.uint8, size, owner)
+        offsets = _view(_buffer(array, 1, fmt), _BINARY_FORMATS[fmt], offset + n + 1, owner)[offset:]
+        # The data size is read once here; the kernel checks every span against it.
+        size = max(0, int(offsets[-1])) if n else 0
+        data = _view(_buffer(array, 2, fmt), np.uint8, size, owner)
         return PackedKeys(data, offsets)
     if fmt in _VIEW_FORMATS:
-        views = _view(buffers[1], np.uint8, 16 * (offset + n), owner)[16 * offset :]
-        n_data = array.n_buffers - 3  # validity, views, data buffers..., variadic sizes
-        sizes = _view(buffers[array.n_buffers - 1], np.int64, n_data, owner)
-        data = [_view(buffers[2 + k], np.uint8, int(sizes[k]), owner) for k in range(n_data)]
+        views = _view(_buffer(array, 1, fmt), np.uint8, 16 * (offset + n), owner)[16 * offset :]
+        # validity, views, data buffers..., variadic sizes
+        n_data = array.n_buffers - 3
+        if n_data < 0:
+            _buffer(array, 2, fmt)  # raises: the sizes buffer is missing
+        sizes = _view(_buffer(array, array.n_buffers - 1, fmt), np.int64, n_data, owner).copy()
+        if (sizes < 0).any():
+            raise ValueError("malformed Arrow array: a negative variadic buffer size")
+        data = [_view(_buffer(array, 2 + k, fmt), np.uint8, int(sizes[k]), owner) for k in range(n_data)]
         return ViewKeys(np.ascontiguousarray(views), data)
     raise AssertionError(f"unhandled Arrow format {fmt!r}")  # pragma: no cover
 
@@ -181,18 +254,21 @@ def _import_dictionary(schema: ArrowSchema, array: ArrowArray, owner: Any, base:
         raise TypeError(f"malformed Arrow dictionary: index format {fmt!r}")
     _check_no_nulls(array, owner, base)
     n, offset = array.length, array.offset
-    indices = _view(array.buffers[1], _INTEGER_FORMATS[fmt], offset + n, owner)[offset:]
-    indices = indices.astype(np.intp)
+    indices = _view(_buffer(array, 1, fmt), _INTEGER_FORMATS[fmt], offset + n, owner)[offset:]
+    indices = indices.astype(np.intp)  # a copy: checked below, then used as checked
+    if not array.dictionary:
+        raise ValueError("malformed Arrow dictionary array: its dictionary is missing")
     dict_array = array.dictionary.contents
+    _check_shape(dict_array)
     size = dict_array.length
     if n and (indices.min() < 0 or indices.max() >= size):
         raise ValueError("malformed Arrow dictionary array: an index is out of range")
     dict_schema = schema.dictionary.contents
     try:
         dictionary = _import_array(dict_schema, dict_array, owner, 0)
-    except ValueError:
+    except MissingKeyError:
         # A null dictionary entry matters only if a key refers to it: name that key.
-        validity = _view(dict_array.buffers[0], np.uint8, (dict_array.offset + size + 7) // 8, owner)
+        validity = _view(_buffer(dict_array, 0, "dictionary"), np.uint8, (dict_array.offset + size + 7) // 8, owner)
         is_null = np.unpackbits(validity, bitorder="little")[dict_array.offset : dict_array.offset + size] == 0
         bad = np.flatnonzero(is_null[indices])
         if len(bad):

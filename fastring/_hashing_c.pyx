@@ -261,29 +261,36 @@ cdef inline void _k_spans(const _Span* sp, Py_ssize_t m, int algo, uint64_t seed
 
 # ---------------------------------------------------------------- hash_packed
 
-cdef void _k_packed(const uint8_t* d, const off_t* off, Py_ssize_t n, int algo,
-                    uint64_t seed, uint64_t* out64, uint32_t* out32) noexcept nogil:
+cdef Py_ssize_t _k_packed(const uint8_t* d, Py_ssize_t size, const off_t* off, Py_ssize_t n,
+                          int algo, uint64_t seed, uint64_t* out64, uint32_t* out32) noexcept nogil:
+    """Hash the packed keys; returns -1, or the position of the first key whose span
+    is not within ``data`` (nothing from it on is written).
+
+    Why each span is checked where it is made: the offsets may be a zero-copy Arrow
+    buffer that another thread can write. Each offset is read once into a local, the
+    span is checked on those values and only that checked span is hashed, so no write
+    elsewhere can send a read outside ``data`` (a separate validation pass could be
+    made stale before the hashing pass).
+    """
     cdef _Span sp[_SPANS]
     cdef Py_ssize_t start, m, j
+    cdef int64_t a, b
     start = 0
+    b = off[0]
     while start < n:
         m = min(<Py_ssize_t>_SPANS, n - start)
         for j in range(m):
-            sp[j].p = d + off[start + j]
-            sp[j].n = <size_t>(off[start + j + 1] - off[start + j])
+            a = b
+            b = off[start + j + 1]
+            if a < 0 or b < a or b > size:
+                return start + j
+            sp[j].p = d + a
+            sp[j].n = <size_t>(b - a)
         _k_spans(sp, m, algo, seed,
                  out64 + start if out64 != NULL else NULL,
                  out32 + start if out32 != NULL else NULL)
         start += m
-
-
-cdef bint _offsets_ok(const off_t* off, Py_ssize_t n, Py_ssize_t size) noexcept nogil:
-    """offsets[0] >= 0, non-decreasing, offsets[n] <= size (else reads go out of bounds)."""
-    cdef Py_ssize_t i
-    cdef bint ok = off[0] >= 0 and off[n] <= size
-    for i in range(n):  # branch-free accumulation: vectorizes
-        ok &= off[i] <= off[i + 1]
-    return ok
+    return -1
 
 
 cdef int _packed(const uint8_t[::1] data, const off_t[::1] offsets, int algo,
@@ -294,7 +301,7 @@ cdef int _packed(const uint8_t[::1] data, const off_t[::1] offsets, int algo,
     cdef uint32_t[::1] o32
     cdef const off_t* off
     cdef const uint8_t* d
-    cdef bint ok
+    cdef Py_ssize_t bad
     if n < 0:
         raise ValueError("offsets must be a non-empty 1-D int32 or int64 array")
     if algo_is_32bit(algo):
@@ -303,18 +310,18 @@ cdef int _packed(const uint8_t[::1] data, const off_t[::1] offsets, int algo,
         o64 = _out64(out, n)
     off = &offsets[0]
     d = &data[0] if size > 0 else _EMPTY
-    with nogil:
-        ok = _offsets_ok(off, n, size)
-    if not ok:
-        raise ValueError("offsets must be non-decreasing and within data")
     if n == 0:
+        if off[0] < 0 or off[0] > size:
+            raise ValueError("offsets must be non-decreasing and within data")
         return 0
     if algo_is_32bit(algo):
         with nogil:
-            _k_packed(d, off, n, algo, seed, NULL, &o32[0])
+            bad = _k_packed(d, size, off, n, algo, seed, NULL, &o32[0])
     else:
         with nogil:
-            _k_packed(d, off, n, algo, seed, &o64[0], NULL)
+            bad = _k_packed(d, size, off, n, algo, seed, &o64[0], NULL)
+    if bad >= 0:
+        raise ValueError(f"offsets must be non-decreasing and within data (key at position {bad})")
     return 0
 
 
@@ -345,44 +352,38 @@ cdef inline int32_t _rd_i32(const uint8_t* p) noexcept nogil:
     return <int32_t>(<uint32_t>p[0] | (<uint32_t>p[1] << 8) | (<uint32_t>p[2] << 16) | (<uint32_t>p[3] << 24))
 
 
-cdef Py_ssize_t _views_bad(const uint8_t* v, Py_ssize_t n, const uint8_t** bufs,
-                           const int64_t* sizes, Py_ssize_t nbuf) noexcept nogil:
-    """Index of the first view that points outside its buffer, or -1."""
-    cdef Py_ssize_t i
-    cdef int32_t ln, b, off
-    for i in range(n):
-        ln = _rd_i32(v + 16 * i)
-        if ln < 0:
-            return i
-        if ln > 12:
-            b = _rd_i32(v + 16 * i + 8)
-            off = _rd_i32(v + 16 * i + 12)
-            if b < 0 or b >= nbuf or off < 0 or <int64_t>off + ln > sizes[b]:
-                return i
-    return -1
-
-
-cdef void _k_views(const uint8_t* v, Py_ssize_t n, const uint8_t** bufs, int algo,
-                   uint64_t seed, uint64_t* out64, uint32_t* out32) noexcept nogil:
+cdef Py_ssize_t _k_views(const uint8_t* v, Py_ssize_t n, const uint8_t** bufs,
+                         const int64_t* sizes, Py_ssize_t nbuf, int algo, uint64_t seed,
+                         uint64_t* out64, uint32_t* out32) noexcept nogil:
+    """Hash the view keys; returns -1, or the position of the first view that points
+    outside its buffer (nothing from it on is written). Each view is read once and
+    checked where its span is made: see ``_k_packed`` for why."""
     cdef _Span sp[_SPANS]
     cdef Py_ssize_t start, m, j
     cdef const uint8_t* view
-    cdef int32_t ln
+    cdef int32_t ln, b, off
     start = 0
     while start < n:
         m = min(<Py_ssize_t>_SPANS, n - start)
         for j in range(m):
             view = v + 16 * (start + j)
             ln = _rd_i32(view)
+            if ln < 0:
+                return start + j
             sp[j].n = <size_t>ln
             if ln <= 12:
                 sp[j].p = view + 4
             else:
-                sp[j].p = bufs[_rd_i32(view + 8)] + _rd_i32(view + 12)
+                b = _rd_i32(view + 8)
+                off = _rd_i32(view + 12)
+                if b < 0 or b >= nbuf or off < 0 or <int64_t>off + ln > sizes[b]:
+                    return start + j
+                sp[j].p = bufs[b] + off
         _k_spans(sp, m, algo, seed,
                  out64 + start if out64 != NULL else NULL,
                  out32 + start if out32 != NULL else NULL)
         start += m
+    return -1
 
 
 def hash_views(const uint8_t[::1] views, list buffers not None, int algo, uint64_t seed, out):
@@ -416,16 +417,14 @@ def hash_views(const uint8_t[::1] views, list buffers not None, int algo, uint64
             buf = buffers[k]
             bufs[k] = &buf[0] if buf.shape[0] > 0 else _EMPTY
             sizes[k] = buf.shape[0]
-        with nogil:
-            bad = _views_bad(v, n, bufs, sizes, nbuf)
-        if bad >= 0:
-            raise ValueError(f"malformed Arrow view at position {bad}: it points outside its data buffer")
         if algo_is_32bit(algo):
             with nogil:
-                _k_views(v, n, bufs, algo, seed, NULL, &o32[0])
+                bad = _k_views(v, n, bufs, sizes, nbuf, algo, seed, NULL, &o32[0])
         else:
             with nogil:
-                _k_views(v, n, bufs, algo, seed, &o64[0], NULL)
+                bad = _k_views(v, n, bufs, sizes, nbuf, algo, seed, &o64[0], NULL)
+        if bad >= 0:
+            raise ValueError(f"malformed Arrow view at position {bad}: it points outside its data buffer")
     finally:
         PyMem_Free(bufs)
         PyMem_Free(sizes)

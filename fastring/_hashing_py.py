@@ -723,9 +723,14 @@ def hash_packed(data, offsets, algo, seed, out):
         raise ValueError("offsets must be a non-empty 1-D int32 or int64 array")
     n = len(offsets) - 1
     _check_out(out, n, algo)
-    if offsets[0] < 0 or offsets[-1] > len(buf) or np.any(offsets[1:] < offsets[:-1]):
-        raise ValueError("offsets must be non-decreasing and within data")
-    bounds = offsets.tolist()
+    bounds = offsets.tolist()  # one read of the offsets: checked and used as read
+    if n == 0:
+        if not 0 <= bounds[0] <= len(buf):
+            raise ValueError("offsets must be non-decreasing and within data")
+        return
+    good = [0 <= a <= b <= len(buf) for a, b in zip(bounds, bounds[1:])]
+    if not all(good):
+        raise ValueError(f"offsets must be non-decreasing and within data (key at position {good.index(False)})")
     _write(out, [fn(buf[bounds[i] : bounds[i + 1]], seed) for i in range(n)])
 
 

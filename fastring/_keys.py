@@ -37,8 +37,12 @@ def key_type_error(position: int | None, key: Any) -> TypeError:
     return TypeError(f"{_where(position)} has unsupported type {name}: {_KEY_TYPES_HINT}{hint}")
 
 
-def missing_key_error(position: int) -> ValueError:
-    return ValueError(f"{_where(position)} is null/missing; nulls cannot be routed")
+class MissingKeyError(ValueError):
+    """A null (Arrow null, pandas NA) where a key is needed."""
+
+
+def missing_key_error(position: int) -> MissingKeyError:
+    return MissingKeyError(f"{_where(position)} is null/missing; nulls cannot be routed")
 
 
 def int_key_bytes(value: int, position: int | None = None) -> bytes:
@@ -234,6 +238,10 @@ def _is_pandas(keys: Any) -> bool:
 
 def from_pandas(keys: Any) -> KeyBatch:
     pd = sys.modules["pandas"]
+    if isinstance(keys, pd.DataFrame):
+        raise TypeError(
+            "a whole DataFrame is not a key column; pass one column, e.g. df['user_id']"
+        )
     if not isinstance(keys, (pd.Series, pd.Index)):
         raise TypeError(f"unsupported pandas container {type(keys).__name__}; pass a Series or Index")
     dtype = keys.dtype
@@ -255,6 +263,13 @@ def from_pandas(keys: Any) -> KeyBatch:
         return from_numpy(keys.to_numpy())
     # Extension dtypes (str/string, nullable integers, Arrow-backed ...): missing values
     # are nulls, and nulls are refused by position.
+    if dtype.kind in "OSU" and not _is_text_dtype(pd, dtype):
+        # Period, Interval and other extension types: their Arrow storage (ordinals,
+        # structs) is not the key, and their objects are not keys either.
+        raise TypeError(
+            f"key at position 0 has unsupported type: pandas dtype {dtype} "
+            f"({_KEY_TYPES_HINT}; convert the column with .astype(str) or to integers)"
+        )
     missing = np.flatnonzero(np.asarray(keys.isna()))
     if len(missing):
         raise missing_key_error(int(missing[0]))
@@ -268,3 +283,16 @@ def from_pandas(keys: Any) -> KeyBatch:
 
         return _arrow.from_arrow(keys)
     return ObjectKeys(keys.to_numpy(dtype=object).tolist())
+
+
+_ARROW_TEXT_TYPES = frozenset(
+    ("string", "large_string", "string_view", "binary", "large_binary", "binary_view")
+)
+
+
+def _is_text_dtype(pd: Any, dtype: Any) -> bool:
+    """pandas' string dtypes and Arrow-backed string/binary dtypes."""
+    if isinstance(dtype, pd.StringDtype):
+        return True
+    arrow_dtype = getattr(pd, "ArrowDtype", None)
+    return arrow_dtype is not None and isinstance(dtype, arrow_dtype) and str(dtype.pyarrow_dtype) in _ARROW_TEXT_TYPES

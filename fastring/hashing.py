@@ -159,8 +159,9 @@ def hash_keys(
         _hash_parallel(batch, algo, seed, out, int(threads))
         return out
     _check_out(out, dtype, n)
-    if isinstance(batch, IntKeys):
-        # Integer keys cannot fail once batched: hash straight into out.
+    if isinstance(batch, IntKeys) and not np.may_share_memory(out, batch.values):
+        # Integer keys cannot fail once batched: hash straight into out (unless out
+        # overlaps the keys: then a write would change keys not yet read).
         _hash_parallel(batch, algo, seed, out, int(threads))
         return out
     # Kernels write as they go; a key that fails part-way must leave the caller's

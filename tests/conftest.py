@@ -28,6 +28,16 @@ def twin_module(area: str, twin: str):
     return importlib.import_module(f"fastring._{area}_{'c' if twin == 'cython' else 'py'}")
 
 
+def pytest_collection_modifyitems(config, items):
+    """``compiled_only`` tests need the compiled twin: skipped under --no-extensions."""
+    if not config.getoption("--no-extensions"):
+        return
+    skip = pytest.mark.skip(reason="--no-extensions: needs the compiled twin")
+    for item in items:
+        if item.get_closest_marker("compiled_only"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", params=TWINS)
 def twin_name(request):
     if request.param == "cython" and request.config.getoption("--no-extensions"):
