@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from ._cmdio import int_in, real_in
 from .balance import (
     ConsistentBalancer,
     LeastConnections,
@@ -233,8 +234,8 @@ def format_table(scenario: Scenario, results: list[Result]) -> str:
         for r in results:
             if r.balancer == "round-robin":
                 continue
-            ratio_all = rr.percentile(99) / r.percentile(99)
-            ratio_mean = rr.latency.mean() / r.latency.mean()
+            ratio_all = _ratio(rr.percentile(99), r.percentile(99))
+            ratio_mean = _ratio(rr.latency.mean(), r.latency.mean())
             # Within 5% is a draw: the runs are finite samples.
             verdict = "beats" if ratio_all > 1.05 else "loses to" if ratio_all < 1 / 1.05 else "matches"
             lines.append(
@@ -273,28 +274,26 @@ def plot(results: list[Result], path: str) -> None:
     plt.close(fig)
 
 
+#: Speeds, loads, work and slow-downs outside these ranges make event times overflow
+#: or underflow a double (and the table meaningless), so they are refused up front.
+_SPEED = real_in(1e-6, 1e6)
+_LOAD = real_in(1e-6, 1e3)
+_SERVICE_MS = real_in(1e-6, 1e9)
+_SLOW_FACTOR = real_in(1e-6, 1e6)
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, where a zero latency (all work done instantly) compares as infinitely better."""
+    if b > 0:
+        return a / b
+    return 1.0 if a == b else math.inf
+
+
 def _speeds(text: str) -> tuple[float, ...]:
     try:
-        speeds = tuple(float(s) for s in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--servers takes comma-separated speeds, e.g. 2,1,1,0.5; got {text!r}") from None
-    if not speeds or not all(0 < s < math.inf for s in speeds):
-        raise argparse.ArgumentTypeError(f"server speeds must be positive numbers, got {text!r}")
-    return speeds
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 < value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
+        return tuple(_SPEED(s) for s in text.split(","))
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"--servers takes comma-separated speeds, e.g. 2,1,1,0.5: {exc}") from None
 
 
 def register(commands: Any) -> None:
@@ -307,13 +306,13 @@ def register(commands: Any) -> None:
                    help="comma-separated server speeds (default %(default)s)".replace("%(default)s", ",".join(f"{s:g}" for s in DEFAULT_SPEEDS)))
     p.add_argument("--balancer", "-b", action="append", choices=BALANCERS, metavar="NAME",
                    help=f"balancer to run (repeatable; default all: {', '.join(BALANCERS)})")
-    p.add_argument("--requests", "-n", type=_positive_int, default=Scenario.requests, help="requests per balancer (default %(default)s)")
-    p.add_argument("--load", type=_fraction, default=Scenario.load, help="arrival rate / total capacity (default %(default)s)")
-    p.add_argument("--concurrency", type=_positive_int, default=Scenario.concurrency, help="workers per server (default %(default)s)")
-    p.add_argument("--service-ms", type=_fraction, default=Scenario.service * 1e3, help="mean work of a request at speed 1, in ms (default %(default)s)")
+    p.add_argument("--requests", "-n", type=int_in(1, 10**8), default=Scenario.requests, help="requests per balancer (default %(default)s)")
+    p.add_argument("--load", type=_LOAD, default=Scenario.load, help="arrival rate / total capacity (default %(default)s)")
+    p.add_argument("--concurrency", type=int_in(1, 10**6), default=Scenario.concurrency, help="workers per server (default %(default)s)")
+    p.add_argument("--service-ms", type=_SERVICE_MS, default=Scenario.service * 1e3, help="mean work of a request at speed 1, in ms (default %(default)s)")
     p.add_argument("--slow-server", type=int, default=Scenario.slow_server,
                    help="index of the server that slows down; -1 for none (default %(default)s)")
-    p.add_argument("--slow-factor", type=_fraction, default=Scenario.slow_factor, help="how many times slower it gets (default %(default)s)")
+    p.add_argument("--slow-factor", type=_SLOW_FACTOR, default=Scenario.slow_factor, help="how many times slower it gets (default %(default)s)")
     p.add_argument("--slow-at", type=float, default=Scenario.slow_at, help="fraction of the requests before the slowdown (default %(default)s)")
     p.add_argument("--seed", type=int, default=Scenario.seed, help="seed of arrivals, work, keys and balancers (default %(default)s)")
     p.add_argument("--plot", metavar="FILE", help="also draw the results (needs matplotlib)")

@@ -24,6 +24,14 @@ KEY_LIMIT = 2**64  # exclusive
 _KEY_TYPES_HINT = "keys must be str, bytes, bytearray, contiguous memoryview or int"
 
 
+def at_position(error: Exception, position: int | None) -> Exception:
+    """``error`` with ``error.position`` set: which key it is about (None: one key).
+
+    Callers that feed keys in batches (``fastring route``) turn it into a line number."""
+    error.position = position  # type: ignore[attr-defined]
+    return error
+
+
 def _where(position: int | None) -> str:
     return "key" if position is None else f"key at position {position}"
 
@@ -34,7 +42,7 @@ def key_type_error(position: int | None, key: Any) -> TypeError:
     hint = ""
     if isinstance(key, (float, np.floating)):
         hint = " (floats are never keys: convert them explicitly, e.g. with int() or str())"
-    return TypeError(f"{_where(position)} has unsupported type {name}: {_KEY_TYPES_HINT}{hint}")
+    return at_position(TypeError(f"{_where(position)} has unsupported type {name}: {_KEY_TYPES_HINT}{hint}"), position)
 
 
 class MissingKeyError(ValueError):
@@ -42,14 +50,15 @@ class MissingKeyError(ValueError):
 
 
 def missing_key_error(position: int) -> MissingKeyError:
-    return MissingKeyError(f"{_where(position)} is null/missing; nulls cannot be routed")
+    return at_position(MissingKeyError(f"{_where(position)} is null/missing; nulls cannot be routed"), position)
 
 
 def int_key_bytes(value: int, position: int | None = None) -> bytes:
     """The 8 little-endian bytes of an integer key (two's complement / uint64 bits)."""
     if not KEY_MIN <= value < KEY_LIMIT:
-        raise OverflowError(
-            f"{_where(position)} is {value}, outside the integer key range [-2**63, 2**64)"
+        raise at_position(
+            OverflowError(f"{_where(position)} is {value}, outside the integer key range [-2**63, 2**64)"),
+            position,
         )
     return (value & UINT64_MASK).to_bytes(8, "little")
 
@@ -57,21 +66,26 @@ def int_key_bytes(value: int, position: int | None = None) -> bytes:
 def key_bytes(key: Any, position: int | None = None) -> bytes:
     """Return the bytes that represent ``key`` under the key contract, or raise.
 
-    ``position`` only goes into error messages.
+    ``position`` only goes into error messages (and their ``position`` attribute).
     """
     if isinstance(key, str):
         try:
             return key.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise ValueError(
-                f"{_where(position)} is a str that is not valid Unicode "
-                f"({exc.reason} at index {exc.start}): it has no UTF-8 encoding"
+            raise at_position(
+                ValueError(
+                    f"{_where(position)} is a str that is not valid Unicode "
+                    f"({exc.reason} at index {exc.start}): it has no UTF-8 encoding"
+                ),
+                position,
             ) from None
     if isinstance(key, (bytes, bytearray)):
         return bytes(key)
     if isinstance(key, memoryview):
         if not key.contiguous:
-            raise ValueError(f"{_where(position)} is a non-contiguous memoryview; pass a contiguous one")
+            raise at_position(
+                ValueError(f"{_where(position)} is a non-contiguous memoryview; pass a contiguous one"), position
+            )
         return key.tobytes("A")
     if isinstance(key, (int, np.integer, np.bool_)):
         return int_key_bytes(int(key), position)

@@ -181,9 +181,9 @@ cdef inline Py_ssize_t _find_wide(const uint64_t* pos, const uint64_t* low,
     return base
 
 
-cdef object _utf8_error(object text):
+cdef object _utf8_error(object text, object position=None):
     """The key contract's error for a str without a UTF-8 encoding."""
-    key_bytes(text)  # raises ValueError naming the problem
+    key_bytes(text, position)  # raises ValueError naming the problem
     return ValueError("key is a str that is not valid Unicode")  # pragma: no cover
 
 
@@ -316,7 +316,7 @@ def md5_strings(list items, uint64_t[::1] hi, uint64_t[::1] lo):
             try:
                 p = PyUnicode_AsUTF8AndSize(item, &length)
             except UnicodeEncodeError:
-                raise _utf8_error(item) from None
+                raise _utf8_error(item, i) from None
             ptrs[i] = p
             lens[i] = length
         with nogil:

@@ -42,11 +42,11 @@ def _md5(data: bytes) -> bytes:
     return hashlib.md5(data, usedforsecurity=False).digest()
 
 
-def _utf8(text: str) -> bytes:
+def _utf8(text: str, position: int | None = None) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return key_bytes(text)  # raises the key contract's ValueError
+        return key_bytes(text, position)  # raises the key contract's ValueError
 
 
 # ---------------------------------------------------------------- point kernels
@@ -100,7 +100,7 @@ def md5_strings(items, hi, lo):
     for i, item in enumerate(items):
         if type(item) is not str:
             raise TypeError(f"item {i} is not a str")
-        digests.append(_md5(_utf8(item)))
+        digests.append(_md5(_utf8(item, i)))
     if n:
         words = np.frombuffer(b"".join(digests), dtype=">u8").reshape(n, 2)
         hi[:] = words[:, 0]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import platform
 import sys
 from collections.abc import Sequence
 
-from . import ALGORITHMS, IMPLEMENTATION, __version__
+from . import ALGORITHMS, IMPLEMENTATION, __version__, _cmd_compare, _cmd_simulate
+from ._cmdio import CommandError, batch_error, int_in, read_key_lines, sample_keys
 from .hashing import hash_keys, resolve_algorithm
 
 
@@ -32,46 +32,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _strip_newline(line: bytes) -> bytes:
-    if line.endswith(b"\r\n"):
-        return line[:-2]
-    return line[:-1] if line.endswith(b"\n") else line
-
-
-def read_key_lines(path: str):
-    """Yield lists of keys (bytes), one per line of ``path`` ('-' = stdin), in batches
-    of about 1 MiB, so a large file costs what the batched kernels cost."""
-    stream = open(path, "rb") if path != "-" else sys.stdin.buffer
-    try:
-        while True:
-            lines = stream.readlines(1 << 20)
-            if not lines:
-                return
-            yield [_strip_newline(line) for line in lines]
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
-
-
 def cmd_hash(args: argparse.Namespace) -> int:
     # The line (without its newline) is the key, as bytes: a file's encoding is
     # hashed exactly as it is.
-    for keys in read_key_lines(args.file):
+    # Bytes keys cannot fail, so output never stops part-way through a batch.
+    for _, keys in read_key_lines(args.file):
         hashes = hash_keys(keys, args.algorithm, seed=args.seed)
         sys.stdout.write("".join(f"{h}\n" for h in hashes.tolist()))
     return 0
-
-
-#: Modules that add subcommands: each has ``register(commands)``, where ``commands``
-#: is the argparse subparsers object; each subparser sets ``run=function(args) -> int``.
-COMMAND_MODULES: tuple[str, ...] = ("fastring._cmd_compare", "fastring._cmd_simulate")
-
-
-def sample_keys(n: int, seed: int = 0) -> list[str]:
-    """The built-in sample keys: ``user:<i>`` for a seeded random permutation of range(n)."""
-    import numpy as np
-
-    return [f"user:{i}" for i in np.random.default_rng(seed).permutation(n).tolist()]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -125,11 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
     hash_.set_defaults(run=cmd_hash)
 
     demo = commands.add_parser("demo", help="hash built-in sample keys with every algorithm")
-    demo.add_argument("--keys", type=int, default=200_000, help="number of sample keys (default 200000)")
+    demo.add_argument("--keys", type=int_in(1, 10**8), default=200_000, help="number of sample keys (default 200000)")
     demo.set_defaults(run=cmd_demo)
 
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(commands)
+    # Each command module adds its subcommands; each subparser sets run=function(args) -> int.
+    _cmd_compare.register(commands)
+    _cmd_simulate.register(commands)
     return parser
 
 
@@ -142,5 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except BrokenPipeError:  # e.g. `fastring hash keys.txt | head`
         return 0
-    except (ValueError, TypeError, OverflowError, OSError) as exc:
+    except KeyboardInterrupt:  # Ctrl-C: the shell's convention, no traceback
+        sys.stderr.write("\n")
+        return 130
+    except MemoryError:
+        parser.exit(2, f"fastring {args.command}: error: out of memory; try fewer keys or nodes\n")
+    except (CommandError, ValueError, TypeError, OverflowError, OSError) as exc:
         parser.exit(2, f"fastring {args.command}: error: {exc}\n")

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from fastring import ALGORITHMS, IMPLEMENTATION, __version__, hash_keys
+from fastring import ALGORITHMS, IMPLEMENTATION, HashRing, __version__, hash_keys
 from fastring.cli import main
 
 
@@ -64,3 +64,91 @@ def test_demo_runs(capsys):
         assert algorithm in out
     values = [line.split()[-1] for line in out.splitlines() if line.startswith("  ")]
     assert len(set(values)) == 1 and int(values[0]) == hash_keys(np.array([5]))[0]
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def run_cli(*args, stdin=b""):
+    return subprocess.run(
+        [sys.executable, "-m", "fastring", *args], input=stdin, capture_output=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["demo", "--keys", "0"], "--keys: must be in [1,"),
+        (["demo", "--keys", "-1"], "--keys: must be in [1,"),
+        (["demo", "--keys", "many"], "expected a whole number"),
+        (["compare", "--nodes", "1"], "--nodes: must be in [2,"),
+        (["compare", "--keys", "0"], "--keys: must be in [1,"),
+        (["compare", "--nodes", "1000000"], "need about"),
+        (["simulate", "--load", "1e-300"], "--load: must be a number in"),
+        (["simulate", "--servers", "1e-320,1"], "--servers takes comma-separated speeds"),
+        (["simulate", "--servers", "nan,1"], "--servers takes comma-separated speeds"),
+        (["simulate", "--service-ms", "inf"], "--service-ms: must be a number in"),
+        (["simulate", "--requests", "0"], "--requests/-n: must be in [1,"),
+    ],
+)
+def test_bad_arguments_are_one_line_errors(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert message in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith(f"fastring {args[0]}: error:")
+    assert result.stdout == b""
+
+
+def test_compare_memory_limit_can_be_raised():
+    from fastring._cmd_compare import estimated_memory
+
+    assert estimated_memory(10**6, 200_000) > 4 * 2**30  # the default refuses it...
+    assert estimated_memory(100, 200_000) < 4 * 2**30  # ...and runs the default job
+
+
+def test_route_error_names_the_input_line_and_writes_no_later_lines():
+    lines = b"".join(b"user:%d\n" % i for i in range(300_000)) + b"\xff\xfe\n" + b"after\n"
+    result = run_cli("route", "--nodes", "a,b,c", "--compat", "uhashring", stdin=lines)
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert "line 300001: the key is a str that is not valid Unicode" in err and "Traceback" not in err
+    written = result.stdout.decode().splitlines()
+    # Whole batches only: every written line is a routed key from before the bad line.
+    assert f"({len(written)} output lines were written before it)" in err
+    assert len(written) < 300_000 and set(written) <= {"a", "b", "c"}
+
+
+def test_route_default_mode_routes_each_line_as_bytes():
+    result = run_cli("route", "--nodes", "a,b", stdin=b"ok\nfine\n\xff\n")
+    ring = HashRing(["a", "b"])
+    assert result.returncode == 0
+    assert result.stdout.decode().split() == [ring.lookup(k) for k in (b"ok", b"fine", b"\xff")]
+
+
+def test_ctrl_c_exits_130_without_a_traceback(monkeypatch, capsys):
+    import fastring.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=interrupted)
+    assert cli.main(["info"]) == 130
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_out_of_memory_is_a_one_line_error(monkeypatch, capsys):
+    import fastring.cli as cli
+
+    def exhausted(args):
+        raise MemoryError
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=exhausted)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["info"])
+    assert exit_info.value.code == 2
+    assert "out of memory" in capsys.readouterr().err
