@@ -56,6 +56,11 @@ cdef extern from *:
     #define FR_P32_1 0x9E3779B1U
     #define FR_P32_2 0x85EBCA77U
     #define FR_P32_3 0xC2B2AE3DU
+    /* SplitMix64 (Steele, Lea, Flood 2014): increment and finalizer multipliers. */
+    #define FR_SPLITMIX_GAMMA 0x9E3779B97F4A7C15ULL
+    #define FR_SPLITMIX_MIX1 0xBF58476D1CE4E5B9ULL
+    #define FR_SPLITMIX_MIX2 0x94D049BB133111EBULL
+
     #define FR_P64_1 0x9E3779B185EBCA87ULL
     #define FR_P64_2 0xC2B2AE3D27D4EB4FULL
     #define FR_P64_3 0x165667B19E3779F9ULL
@@ -144,6 +149,9 @@ cdef extern from *:
     const uint32_t FR_P32_1
     const uint32_t FR_P32_2
     const uint32_t FR_P32_3
+    const uint64_t FR_SPLITMIX_GAMMA
+    const uint64_t FR_SPLITMIX_MIX1
+    const uint64_t FR_SPLITMIX_MIX2
     const uint64_t FR_P64_1
     const uint64_t FR_P64_2
     const uint64_t FR_P64_3
@@ -739,6 +747,15 @@ cdef inline uint32_t md5_32_u64(uint64_t v) noexcept nogil:
     cdef uint8_t buf[8]
     _wr64(buf, v)
     return md5_32(buf, 8)
+
+
+# ---------------------------------------------------------------- SplitMix64
+
+cdef inline uint64_t mix64(uint64_t z) noexcept nogil:
+    """SplitMix64's finalizer (the pure twin: ``_hashfuncs_py.mix64``)."""
+    z = (z ^ (z >> 30)) * FR_SPLITMIX_MIX1
+    z = (z ^ (z >> 27)) * FR_SPLITMIX_MIX2
+    return z ^ (z >> 31)
 
 
 # ---------------------------------------------------------------- dispatchers

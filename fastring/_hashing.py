@@ -6,6 +6,7 @@ from ._implementation import IMPLEMENTATION
 
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._hashing_py import (
+        ALGORITHM_TABLE,
         hash_bytes,
         hash_fixed,
         hash_objects,
@@ -15,6 +16,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     )
 else:
     from ._hashing_c import (  # type: ignore[no-redef]
+        ALGORITHM_TABLE,
         hash_bytes,
         hash_fixed,
         hash_objects,
@@ -23,4 +25,4 @@ else:
         hash_views,
     )
 
-__all__ = ["hash_bytes", "hash_fixed", "hash_objects", "hash_packed", "hash_uint64", "hash_views"]
+__all__ = ["ALGORITHM_TABLE", "hash_bytes", "hash_fixed", "hash_objects", "hash_packed", "hash_uint64", "hash_views"]

@@ -75,7 +75,29 @@ ctypedef fused off_t:
     int64_t
 
 
+__all__ = [
+    "ALGORITHM_TABLE",
+    "hash_bytes",
+    "hash_fixed",
+    "hash_objects",
+    "hash_packed",
+    "hash_uint64",
+    "hash_views",
+]
+
 cdef const uint8_t* _EMPTY = <const uint8_t*>b""
+
+#: ``(name, id, output bits, seed bits)`` of every algorithm, in id order (ids from
+#: the ALGO_* enum of _hashfuncs.pxd). The pure twin's copy is _hashfuncs_py's;
+#: tests/test_tables.py checks that the two agree.
+ALGORITHM_TABLE = (
+    ("xxh64", ALGO_XXH64, 64, 64),
+    ("xxh3_64", ALGO_XXH3_64, 64, 64),
+    ("murmur3_32", ALGO_MURMUR3_32, 32, 32),
+    ("murmur3_64", ALGO_MURMUR3_64, 64, 32),
+    ("fnv1a_64", ALGO_FNV1A_64, 64, 0),
+    ("md5_32", ALGO_MD5_32, 32, 0),
+)
 
 
 # ---------------------------------------------------------------- validation

@@ -24,13 +24,17 @@ from fastring._hashfuncs cimport ALGO_XXH64, hash_bytes, hash_u64, md5_32, md5_d
 
 from fastring._keys import key_bytes
 
-__all__ = ["RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
+__all__ = ["RING_MODES", "RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
 
-# Key hashing modes: the contract with ring.py (MODE_* there).
+# Key hashing modes. ring.py takes their numbers from RING_MODES below.
 cdef enum:
     MODE_HASH = 0        # hash_key(key, algorithm): the key contract
     MODE_KETAMA = 1      # md5_32(str(key)), uhashring hash_fn="ketama"
     MODE_UHASHRING = 2   # 128-bit md5(str(key)) as (hi, lo), uhashring default
+
+#: Mode name -> number, the one table of ring modes (the pure twin's copy must equal
+#: it: see tests/test_tables.py).
+RING_MODES = {"hash": MODE_HASH, "ketama": MODE_KETAMA, "uhashring": MODE_UHASHRING}
 
 ctypedef fused hash_t:
     uint32_t

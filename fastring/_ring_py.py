@@ -14,28 +14,20 @@ from bisect import bisect_right
 import numpy as np
 
 from . import _hashing_py
+from ._hashfuncs_py import _SCALAR, ALGORITHM_TABLE
 from ._keys import key_bytes
 
-__all__ = ["RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
+__all__ = ["RING_MODES", "RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
 
-# Key hashing modes: the contract with ring.py (MODE_* there).
-MODE_HASH = 0
-MODE_KETAMA = 1
-MODE_UHASHRING = 2
+# Key hashing modes, by name (see _ring_c.pyx); ring.py takes their numbers from here.
+RING_MODES = {"hash": 0, "ketama": 1, "uhashring": 2}
+MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
 
 _M64 = 0xFFFFFFFFFFFFFFFF
 _INT_MIN = -(1 << 63)
 _INT_END = 1 << 64
 
-# Algorithm id -> scalar hash of (bytes, seed), as _hashing_py.hash_bytes dispatches.
-_SCALAR = {
-    _hashing_py.XXH64: _hashing_py.xxh64,
-    _hashing_py.XXH3_64: _hashing_py.xxh3_64,
-    _hashing_py.MURMUR3_32: _hashing_py.murmur3_32,
-    _hashing_py.MURMUR3_64: _hashing_py.murmur3_64,
-    _hashing_py.FNV1A_64: lambda data, seed: _hashing_py.fnv1a_64(data),
-    _hashing_py.MD5_32: lambda data, seed: _hashing_py.md5_32(data),
-}
+_32BIT = frozenset(algo for _, algo, bits, _ in ALGORITHM_TABLE if bits == 32)
 
 
 def _md5(data: bytes) -> bytes:
@@ -292,7 +284,7 @@ class RingIndex:
         if self.mode != MODE_HASH:
             raise ValueError("owners_u64 hashes keys with the ring's algorithm: default mode only")
         if len(values):
-            dtype = np.uint32 if self.algo in (_hashing_py.MURMUR3_32, _hashing_py.MD5_32) else np.uint64
+            dtype = np.uint32 if self.algo in _32BIT else np.uint64
             hashes = np.empty(len(values), dtype=dtype)
             _hashing_py.hash_uint64(np.asarray(values, dtype=np.uint64), self.algo, self.seed, hashes)
             out[:] = self._owner[self._entries(hashes)]

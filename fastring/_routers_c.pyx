@@ -17,6 +17,8 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
+from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
+
 __all__ = [
     "jump_one",
     "jump_many",
@@ -93,10 +95,6 @@ cdef extern from *:
 # Jump consistent hash (Lamping & Veach 2014): the LCG of the paper.
 cdef uint64_t JUMP_MUL = 2862933555777941757ULL
 cdef double TWO31 = 2147483648.0
-# SplitMix64 (Steele, Lea, Flood 2014).
-cdef uint64_t GAMMA = 0x9E3779B97F4A7C15ULL
-cdef uint64_t MIX1 = 0xBF58476D1CE4E5B9ULL
-cdef uint64_t MIX2 = 0x94D049BB133111EBULL
 cdef double TWO53 = 9007199254740992.0
 cdef double TWO_M53 = 1.1102230246251565e-16  # 2**-53
 # Pruning margin of the rendezvous search: far above the few-ulp error of fr_neg_log.
@@ -105,12 +103,6 @@ cdef double PRUNE_MARGIN = 1.000000001
 # Keys jumped at once (see _jump_lanes): their dependent float divisions overlap.
 cdef enum:
     LANES = 8
-
-
-cdef inline uint64_t mix64(uint64_t z) noexcept nogil:
-    z = (z ^ (z >> 30)) * MIX1
-    z = (z ^ (z >> 27)) * MIX2
-    return z ^ (z >> 31)
 
 
 cdef inline void _check_len(Py_ssize_t a, Py_ssize_t b, str what) except *:
@@ -214,7 +206,7 @@ cdef inline int32_t _jumpback(uint64_t key, int64_t n) noexcept nogil:
     cdef uint32_t x, range_min, range_max, bucket
     if n <= 1:
         return 0
-    state = key + GAMMA
+    state = key + FR_SPLITMIX_GAMMA
     r0 = mix64(state)
     x = <uint32_t>(r0 ^ (r0 >> 32)) & ((<uint32_t>0xFFFFFFFFu) >> (32 - fr_bitlen32(<uint32_t>(n - 1))))
     while True:
@@ -227,7 +219,7 @@ cdef inline int32_t _jumpback(uint64_t key, int64_t n) noexcept nogil:
             return <int32_t>bucket
         range_max = (range_min << 1) - 1
         while True:
-            state = state + GAMMA
+            state = state + FR_SPLITMIX_GAMMA
             r1 = mix64(state)
             bucket = <uint32_t>r1 & range_max
             if bucket < range_min:
@@ -295,7 +287,7 @@ def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] repl
                 steps = 0
                 while r >= 0 and steps <= size:
                     # Rehash the key with the removed bucket as seed, into [0, r).
-                    b = <int64_t>(mix64(h + <uint64_t>(b + 1) * GAMMA) % <uint64_t>r)
+                    b = <int64_t>(mix64(h + <uint64_t>(b + 1) * FR_SPLITMIX_GAMMA) % <uint64_t>r)
                     r2 = replacer[b]
                     steps += 1
                     # Buckets removed before the one we came from were already replaced

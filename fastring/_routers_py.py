@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._hashfuncs_py import SPLITMIX_GAMMA, mix64, mix64_array
+
 __all__ = [
     "jump_one",
     "jump_many",
@@ -35,14 +37,8 @@ _M64 = 0xFFFFFFFFFFFFFFFF
 _JUMP_MUL = 2862933555777941757
 _TWO31 = 2147483648.0
 
-# SplitMix64 (Steele, Lea, Flood 2014): increment and finalizer constants.
-_GAMMA = 0x9E3779B97F4A7C15
-_MIX1 = 0xBF58476D1CE4E5B9
-_MIX2 = 0x94D049BB133111EB
-
-_U_GAMMA = np.uint64(_GAMMA)
-_U_MIX1 = np.uint64(_MIX1)
-_U_MIX2 = np.uint64(_MIX2)
+_GAMMA = SPLITMIX_GAMMA
+_U_GAMMA = np.uint64(SPLITMIX_GAMMA)
 _U_JUMP_MUL = np.uint64(_JUMP_MUL)
 _U1 = np.uint64(1)
 
@@ -54,22 +50,6 @@ _LN2 = float.fromhex("0x1.62e42fefa39efp-1")  # ln(2) rounded to nearest
 _ATANH = tuple(2.0 / (2 * j + 1) for j in range(1, 11))
 
 _CHUNK_CELLS = 1 << 13  # keys x nodes per vectorized rendezvous step (fits L2)
-
-
-def _mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64's finalizer on a uint64 array, in place; returns it."""
-    z ^= z >> np.uint64(30)
-    z *= _U_MIX1
-    z ^= z >> np.uint64(27)
-    z *= _U_MIX2
-    z ^= z >> np.uint64(31)
-    return z
-
-
-def _mix64_int(z: int) -> int:
-    z = ((z ^ (z >> 30)) * _MIX1) & _M64
-    z = ((z ^ (z >> 27)) * _MIX2) & _M64
-    return z ^ (z >> 31)
 
 
 # --------------------------------------------------------------------------- jump
@@ -116,7 +96,7 @@ def jumpback_one(key: int, num_buckets: int) -> int:
     if num_buckets <= 1:
         return 0
     state = (key + _GAMMA) & _M64
-    r0 = _mix64_int(state)
+    r0 = mix64(state)
     x = (r0 ^ (r0 >> 32)) & ((1 << (num_buckets - 1).bit_length()) - 1)
     while True:
         if x == 0:
@@ -129,7 +109,7 @@ def jumpback_one(key: int, num_buckets: int) -> int:
         range_max = 2 * range_min - 1
         while True:
             state = (state + _GAMMA) & _M64
-            r1 = _mix64_int(state)
+            r1 = mix64(state)
             bucket = r1 & range_max
             if bucket < range_min:
                 break
@@ -174,7 +154,7 @@ def jumpback_many(keys, num_buckets: int, out) -> None:
     n = np.uint64(num_buckets)
     idx = np.arange(keys.shape[0])
     state = keys.astype(np.uint64) + _U_GAMMA
-    r0 = _mix64(state.copy())
+    r0 = mix64_array(state.copy())
     x = (r0 ^ (r0 >> np.uint64(32))) & np.uint64((1 << (num_buckets - 1).bit_length()) - 1)
     while idx.size:
         zero = x == 0
@@ -198,7 +178,7 @@ def jumpback_many(keys, num_buckets: int, out) -> None:
         while pending.size:
             s = state[pending] + _U_GAMMA
             state[pending] = s
-            r1 = _mix64(s.copy())
+            r1 = mix64_array(s.copy())
             rmin, rmax = range_min[pending], range_max[pending]
             lo = r1 & rmax
             hi = (r1 >> np.uint64(32)) & rmax
@@ -251,7 +231,7 @@ def memento_many(keys, size: int, replacer, index, out) -> None:
     steps = np.zeros(act.size, dtype=np.int64)
     while act.size:
         # Rehash the key with the removed bucket as seed, into [0, r).
-        h2 = _mix64(h + (b + 1).astype(np.uint64) * _U_GAMMA)
+        h2 = mix64_array(h + (b + 1).astype(np.uint64) * _U_GAMMA)
         b = (h2 % r.astype(np.uint64)).astype(np.int64)
         r2 = replacer[b]
         steps += 1
@@ -326,7 +306,7 @@ def neg_log_unit(z, out) -> None:
 
 def _scores(hashes: np.ndarray, seeds: np.ndarray, inv_weights: np.ndarray) -> np.ndarray:
     """(len(hashes), len(seeds)) ranks: -ln(u(key, node)) / w_node (smallest wins)."""
-    z = _mix64(hashes[:, None] ^ seeds[None, :])
+    z = mix64_array(hashes[:, None] ^ seeds[None, :])
     return _neg_log(z) * inv_weights[None, :]
 
 

@@ -6,7 +6,7 @@ from ._implementation import IMPLEMENTATION
 
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._select_py import (
-        SWRR_ROWS,
+        SWRR_ROW_NAMES,
         alias_build,
         alias_sample,
         least_loaded,
@@ -15,7 +15,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     )
 else:
     from ._select_c import (  # type: ignore[no-redef]
-        SWRR_ROWS,
+        SWRR_ROW_NAMES,
         alias_build,
         alias_sample,
         least_loaded,
@@ -23,4 +23,4 @@ else:
         swrr_next_many,
     )
 
-__all__ = ["SWRR_ROWS", "alias_build", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]
+__all__ = ["SWRR_ROW_NAMES", "alias_build", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]

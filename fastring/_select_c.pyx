@@ -16,8 +16,10 @@ unsigned 64-bit integer arithmetic, which wraps the same way in C and in NumPy.
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
+from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
+
 __all__ = [
-    "SWRR_ROWS",
+    "SWRR_ROW_NAMES",
     "alias_build",
     "alias_sample",
     "least_loaded",
@@ -37,7 +39,10 @@ cdef enum:
     DOWN = 6
     _SWRR_ROWS = 7
 
-SWRR_ROWS = _SWRR_ROWS
+#: The rows by name, in row order (the pure twin's copy must equal it: see
+#: tests/test_tables.py). The Python layer takes its row numbers from here.
+SWRR_ROW_NAMES = ("weight", "current", "effective", "fails", "checked", "accessed", "down")
+assert len(SWRR_ROW_NAMES) == _SWRR_ROWS and SWRR_ROW_NAMES.index("down") == DOWN
 
 cdef extern from *:
     """
@@ -69,10 +74,6 @@ cdef extern from *:
     uint64_t fastring_mul128(uint64_t a, uint64_t b, uint64_t* lo) noexcept nogil
 
 
-# SplitMix64 (Steele, Lea, Flood 2014; the generator of java.util.SplittableRandom).
-cdef uint64_t GAMMA = 0x9E3779B97F4A7C15ULL
-cdef uint64_t MIX1 = 0xBF58476D1CE4E5B9ULL
-cdef uint64_t MIX2 = 0x94D049BB133111EBULL
 cdef uint64_t LOW32 = 0xFFFFFFFFULL
 cdef uint64_t ALWAYS = 0xFFFFFFFFFFFFFFFFULL
 cdef double TWO64 = 18446744073709551616.0
@@ -174,11 +175,8 @@ def alias_sample(const uint64_t[::1] threshold, const int64_t[::1] alias, uint64
     with nogil:
         for i in range(size):
             # All arithmetic is modulo 2**64 (unsigned overflow is defined in C).
-            state += GAMMA
-            z = state
-            z = (z ^ (z >> 30)) * MIX1
-            z = (z ^ (z >> 27)) * MIX2
-            z = z ^ (z >> 31)
+            state += FR_SPLITMIX_GAMMA  # SplitMix64: the generator of java.util.SplittableRandom
+            z = mix64(state)
             # Column: the high word of z * m (uniform in [0, m)); coin: the low word,
             # uniform on [0, 2**64) given the column.
             col = fastring_mul128(z, m, &frac)

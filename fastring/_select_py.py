@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._hashfuncs_py import SPLITMIX_GAMMA, mix64_array
+
 __all__ = [
-    "SWRR_ROWS",
+    "SWRR_ROW_NAMES",
     "alias_build",
     "alias_sample",
     "least_loaded",
@@ -19,13 +21,12 @@ __all__ = [
     "swrr_next_many",
 ]
 
-# Rows of the smooth weighted round robin state (see _select_c.pyx).
-WEIGHT, CURRENT, EFFECTIVE, FAILS, CHECKED, ACCESSED, DOWN = range(7)
-SWRR_ROWS = 7
+# Rows of the smooth weighted round robin state (see _select_c.pyx), by name.
+SWRR_ROW_NAMES = ("weight", "current", "effective", "fails", "checked", "accessed", "down")
+WEIGHT, CURRENT, EFFECTIVE, FAILS, CHECKED, ACCESSED, DOWN = range(len(SWRR_ROW_NAMES))
+SWRR_ROWS = len(SWRR_ROW_NAMES)
 
-_GAMMA = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+_GAMMA = np.uint64(SPLITMIX_GAMMA)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _ALWAYS = 0xFFFFFFFFFFFFFFFF
 _TWO64 = 18446744073709551616.0
@@ -90,7 +91,7 @@ def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.nd
         raise ValueError("the table must have between 1 and 2**32 - 1 columns")
     seed = np.uint64(seed)
     m = np.uint64(n)
-    s30, s27, s31, s32 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(32)
+    s32 = np.uint64(32)
     size = out.shape[0]
     for start in range(0, size, _CHUNK):
         stop = min(start + _CHUNK, size)
@@ -98,11 +99,7 @@ def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.nd
         z = np.arange(start + 1, stop + 1, dtype=np.uint64)
         z *= _GAMMA
         z += seed
-        z ^= z >> s30
-        z *= _MIX1
-        z ^= z >> s27
-        z *= _MIX2
-        z ^= z >> s31
+        mix64_array(z)
         t = (z & _LOW32) * m
         col = ((z >> s32) * m + (t >> s32)) >> s32
         col = col.astype(np.intp)

@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _select
 from ._params import check_clock, check_health_params, check_real, parse_nodes, resolve_rng
-from .select import NoAvailableNode
+from .select import NoAvailableNode, new_swrr_state, set_swrr_down
 
 __all__ = [
     "Balancer",
@@ -401,12 +401,10 @@ class RoundRobin(Balancer):
     def _changed(self) -> None:
         n = len(self._names)
         if getattr(self, "_state", None) is None or self._state.shape[1] != n:
-            state = np.zeros((_select.SWRR_ROWS, n), dtype=np.int64)
-            state[0] = self._weight.astype(np.int64)  # WEIGHT
-            state[2] = state[0]  # EFFECTIVE
+            state = new_swrr_state(self._weight.astype(np.int64))
             self._state = state
             self._state_mv = memoryview(state)
-        self._state[6] = 1 - self._up  # DOWN
+        set_swrr_down(self._state, 1 - self._up)
 
     def _choose(self, key: Any, now: float) -> int:
         # Health is this class's; nginx's own failure handling is off (max_fails=0).

@@ -25,21 +25,16 @@ __all__ = ["ALGORITHMS", "hash_key", "hash_keys"]
 
 
 class _Algorithm(NamedTuple):
-    id: int  # the kernels' algorithm number (see _hashfuncs.pxd / _hashing_py.py)
+    id: int  # the kernels' algorithm number
     dtype: np.dtype  # output dtype of hash_keys
     seed_limit: int  # seeds lie in [0, seed_limit)
 
 
-_UINT64 = np.dtype(np.uint64)
-_UINT32 = np.dtype(np.uint32)
-
+# From the live twin's one table (name, id, output bits, seed bits): adding an
+# algorithm touches that table in each twin, and nothing here.
 _ALGORITHMS = {
-    "xxh64": _Algorithm(0, _UINT64, 2**64),
-    "xxh3_64": _Algorithm(1, _UINT64, 2**64),
-    "murmur3_32": _Algorithm(2, _UINT32, 2**32),
-    "murmur3_64": _Algorithm(3, _UINT64, 2**32),
-    "fnv1a_64": _Algorithm(4, _UINT64, 1),  # FNV-1a has no seed: only 0
-    "md5_32": _Algorithm(5, _UINT32, 1),  # ketama's md5 key hash has no seed: only 0
+    name: _Algorithm(algo, np.dtype(np.uint64 if bits == 64 else np.uint32), 2**seed_bits)
+    for name, algo, bits, seed_bits in _hashing.ALGORITHM_TABLE
 }
 
 #: The names :func:`hash_key` and :func:`hash_keys` accept.
@@ -56,7 +51,7 @@ def resolve_algorithm(algorithm: str, seed: Any = 0) -> tuple[int, np.dtype, int
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     seed = int(seed)
     if not 0 <= seed < spec.seed_limit:
-        if spec.seed_limit == 1:
+        if spec.seed_limit == 1:  # seed bits 0: FNV-1a and ketama's md5 take no seed
             raise ValueError(f"{algorithm} takes no seed; seed must be 0, got {seed}")
         bits = spec.seed_limit.bit_length() - 1
         raise ValueError(f"seed for {algorithm} must be in [0, 2**{bits}), got {seed}")

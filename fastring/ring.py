@@ -39,10 +39,8 @@ from .hashing import hash_batch, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints", "assign_bounded"]
 
-# Key hashing modes: the contract with the kernels (MODE_* in _ring_c.pyx/_ring_py.py).
-MODE_HASH = 0
-MODE_KETAMA = 1
-MODE_UHASHRING = 2
+# Key hashing modes: numbers from the kernels' table (RING_MODES in each twin).
+MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
 
 _COMPAT = {None: MODE_HASH, "ketama": MODE_KETAMA, "uhashring": MODE_UHASHRING}
 _DEFAULT_VNODES = {MODE_HASH: 160, MODE_KETAMA: 40, MODE_UHASHRING: 160}

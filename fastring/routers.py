@@ -52,6 +52,7 @@ from ._params import (
     parse_node_pairs,
     parse_nodes,
 )
+from ._hashfuncs_py import mix64 as _mix64
 from .hashing import hash_key, hash_keys, resolve_algorithm
 
 __all__ = ["Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
@@ -64,14 +65,6 @@ _PICKLE_VERSION = 1
 _SALT_SEED = 0x5851F42D4C957F2D
 _SALT_OFFSET = 0x2545F4914F6CDD1D
 _SALT_SKIP = 0x9E3779B97F4A7C15
-
-
-def _mix64(z: int) -> int:
-    """SplitMix64's finalizer (Steele, Lea, Flood 2014) on a Python int."""
-    z &= UINT64_MASK
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & UINT64_MASK
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & UINT64_MASK
-    return z ^ (z >> 31)
 
 
 # --------------------------------------------------------------------------- keys

@@ -217,8 +217,12 @@ class WeightedSampler:
         return self._names[self.pick(rng)]
 
 
-# Rows of the smooth weighted round robin state (see fastring/_select_c.pyx).
-_WEIGHT, _CURRENT, _EFFECTIVE, _FAILS, _CHECKED, _ACCESSED, _DOWN = range(7)
+# Rows of the smooth weighted round robin state (the kernels' table, by name).
+SWRR_ROWS = len(_select.SWRR_ROW_NAMES)
+_WEIGHT, _CURRENT, _EFFECTIVE, _FAILS, _CHECKED, _ACCESSED, _DOWN = (
+    _select.SWRR_ROW_NAMES.index(name)
+    for name in ("weight", "current", "effective", "fails", "checked", "accessed", "down")
+)
 _MAX_TOTAL_WEIGHT = 2**62
 
 
@@ -232,6 +236,20 @@ def parse_int_weights(weights: Any) -> tuple[tuple, list[int]]:
     if sum(ints) >= _MAX_TOTAL_WEIGHT:
         raise ValueError("the weights must sum to less than 2**62")
     return names, ints
+
+
+def new_swrr_state(weights: Any) -> np.ndarray:
+    """A fresh smooth weighted round robin state for integer ``weights``: every peer
+    up, no failures, current weights 0."""
+    state = np.zeros((SWRR_ROWS, len(weights)), dtype=np.int64)
+    state[_WEIGHT] = weights
+    state[_EFFECTIVE] = weights
+    return state
+
+
+def set_swrr_down(state: np.ndarray, down: np.ndarray) -> None:
+    """Mark the peers where ``down`` is true as down (an operator's switch)."""
+    state[_DOWN] = down
 
 
 class SmoothWeightedRoundRobin:
@@ -289,9 +307,7 @@ class SmoothWeightedRoundRobin:
         self._clock = check_clock(clock)
         self._names = names
         self._index = {name: i for i, name in enumerate(names)}
-        self._state = np.zeros((_select.SWRR_ROWS, len(names)), dtype=np.int64)
-        self._state[_WEIGHT] = ints
-        self._state[_EFFECTIVE] = ints
+        self._state = new_swrr_state(ints)
         # Passing a memoryview to a compiled kernel is ~5x cheaper than passing the array.
         self._view = memoryview(self._state)
         self._lock = threading.Lock()

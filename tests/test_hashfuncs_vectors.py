@@ -16,7 +16,11 @@ xxhash = pytest.importorskip("xxhash")
 mmh3 = pytest.importorskip("mmh3")
 hc = pytest.importorskip("fastring._hashing_c")
 
-XXH64, XXH3_64, MURMUR3_32, MURMUR3_64, FNV1A_64, MD5_32 = range(6)
+from fastring._hashfuncs_py import ALGORITHM_TABLE
+
+IDS = {name: algo for name, algo, _, _ in ALGORITHM_TABLE}
+XXH64, XXH3_64, MURMUR3_32, MURMUR3_64 = IDS["xxh64"], IDS["xxh3_64"], IDS["murmur3_32"], IDS["murmur3_64"]
+FNV1A_64, MD5_32 = IDS["fnv1a_64"], IDS["md5_32"]
 ALGOS = [XXH64, XXH3_64, MURMUR3_32, MURMUR3_64, FNV1A_64, MD5_32]
 IS_32 = {MURMUR3_32, MD5_32}
 M64 = (1 << 64) - 1
