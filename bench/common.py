@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import platform
@@ -15,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 import fastring
-from fastring._implementation import AREAS
+from fastring._implementation import use_twin
 
 SEED = 20261126
 
@@ -28,23 +27,6 @@ def str_keys(n: int, seed: int = SEED) -> list[str]:
 def uint64_keys(n: int, seed: int = SEED) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 2**64, size=n, dtype=np.uint64)
 
-
-@contextlib.contextmanager
-def use_twin(twin: str):
-    """Run the public API on one twin ("cython" or "python") inside the block."""
-    suffix = "c" if twin == "cython" else "py"
-    saved = []
-    for area in AREAS:
-        selector = importlib.import_module(f"fastring._{area}")
-        module = importlib.import_module(f"fastring._{area}_{suffix}")
-        for name in selector.__all__:
-            saved.append((selector, name, getattr(selector, name)))
-            setattr(selector, name, getattr(module, name))
-    try:
-        yield
-    finally:
-        for selector, name, value in saved:
-            setattr(selector, name, value)
 
 
 def on_pure_twin(fn: Callable[..., object], *args, **kw) -> Callable[[], None]:

@@ -12,8 +12,11 @@ Each area's selector (``_hashing.py``, ...) imports its twin according to
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+from collections.abc import Iterator
+from types import ModuleType
 
 ENV_VAR = "FASTRING_IMPLEMENTATION"
 
@@ -57,3 +60,32 @@ def _choose() -> str:
 
 #: ``"cython"`` or ``"python"``: the twin that is live in this process.
 IMPLEMENTATION: str = _choose()
+
+
+def twin_module(area: str, twin: str) -> ModuleType:
+    """The twin module of an area: ``fastring._<area>_c`` (``"cython"``) or ``_py``."""
+    if twin not in ("cython", "python"):
+        raise ValueError(f"twin must be 'cython' or 'python', got {twin!r}")
+    return importlib.import_module(f"fastring._{area}_{'c' if twin == 'cython' else 'py'}")
+
+
+@contextlib.contextmanager
+def use_twin(twin: str) -> Iterator[None]:
+    """Run the public API on one twin inside the block, then restore the live one.
+
+    For tests and benchmarks that compare the twins in one process: every selector's
+    names are pointed at that twin's kernels. The public modules look kernels up on
+    their selector at call time, so nothing else needs to know. Not thread-safe.
+    """
+    saved = []
+    try:
+        for area in AREAS:
+            selector = importlib.import_module(f"fastring._{area}")
+            module = twin_module(area, twin)
+            for name in selector.__all__:
+                saved.append((selector, name, getattr(selector, name)))
+                setattr(selector, name, getattr(module, name))
+        yield
+    finally:
+        for selector, name, value in reversed(saved):
+            setattr(selector, name, value)

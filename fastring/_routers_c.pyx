@@ -260,7 +260,7 @@ def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] repl
     for a working bucket, ``index[b]`` the node index of working bucket ``b``.
     """
     cdef Py_ssize_t i, m = keys.shape[0]
-    cdef int64_t b, r, r2, steps
+    cdef int64_t b, r, r2, hops, n_removed = 0
     cdef uint64_t h
     cdef bint looped = False
     _check_len(out.shape[0], m, "out must have the length of keys")
@@ -272,6 +272,7 @@ def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] repl
         # A replacer is a working-set size in [1, size); 0 would divide by zero.
         if replacer[i] == 0 or replacer[i] < -1 or replacer[i] >= size:
             raise ValueError(f"replacer[{i}] = {replacer[i]} is not -1 or in [1, size)")
+        n_removed += replacer[i] >= 0
     if m == 0:
         return
     with nogil:
@@ -281,23 +282,26 @@ def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] repl
             r = replacer[b]
             if r >= 0:
                 h = keys[i]
-                # Bound: in a valid table every step visits a bucket removed earlier
-                # than the last, so a key takes at most ``size`` steps; a table that
-                # loops (a tampered state) is refused instead of spinning without the GIL.
-                steps = 0
-                while r >= 0 and steps <= size:
+                # Bounds: r strictly decreases from one rehash to the next (r = r2 < r),
+                # so there are fewer than ``size`` rehashes. A chain of replacers visits
+                # distinct removed buckets in a valid table, so it has at most n_removed
+                # hops; a longer one loops (a tampered state) and is refused instead of
+                # spinning without the GIL.
+                while r >= 0:
                     # Rehash the key with the removed bucket as seed, into [0, r).
                     b = <int64_t>(mix64(h + <uint64_t>(b + 1) * FR_SPLITMIX_GAMMA) % <uint64_t>r)
                     r2 = replacer[b]
-                    steps += 1
                     # Buckets removed before the one we came from were already replaced
                     # then: follow their replacers while they are at least r.
-                    while r2 >= r and steps <= size:
+                    hops = 0
+                    while r2 >= r and hops <= n_removed:
                         b = r2
                         r2 = replacer[b]
-                        steps += 1
+                        hops += 1
+                    if hops > n_removed:
+                        break
                     r = r2
-                if steps > size:
+                if hops > n_removed:
                     looped = True
                     break
             out[i] = index[b]

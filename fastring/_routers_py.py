@@ -228,30 +228,28 @@ def memento_many(keys, size: int, replacer, index, out) -> None:
     h = keys[act].astype(np.uint64)
     b = bucket[act]
     r = r[act]
-    steps = np.zeros(act.size, dtype=np.int64)
+    n_removed = int(np.count_nonzero(replacer >= 0))
     while act.size:
         # Rehash the key with the removed bucket as seed, into [0, r).
         h2 = mix64_array(h + (b + 1).astype(np.uint64) * _U_GAMMA)
         b = (h2 % r.astype(np.uint64)).astype(np.int64)
         r2 = replacer[b]
-        steps += 1
         # Buckets removed before the one we came from were already replaced then:
         # follow their replacers while they are at least r.
         follow = np.flatnonzero(r2 >= r)
+        hops = 0
         while follow.size:
+            if hops == n_removed:  # the compiled twin's bound: see there
+                raise ValueError("the replacement table loops: it is not a MementoHash state")
             b[follow] = r2[follow]
             r2[follow] = replacer[b[follow]]
-            steps[follow] += 1
-            if steps.max() > size:  # the compiled twin's bound: see there
-                raise ValueError("the replacement table loops: it is not a MementoHash state")
+            hops += 1
             follow = follow[r2[follow] >= r[follow]]
-        if steps.max() > size:
-            raise ValueError("the replacement table loops: it is not a MementoHash state")
         r = r2
         done = r < 0
         bucket[act[done]] = b[done]
         keep = ~done
-        act, h, b, r, steps = act[keep], h[keep], b[keep], r[keep], steps[keep]
+        act, h, b, r = act[keep], h[keep], b[keep], r[keep]
     out[:] = index[bucket]
 
 

@@ -116,11 +116,8 @@ def _live_mask(pos: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
     return live
 
 
-def _make_index(names, pos, lo, owner, config: _Config, kernels=None):
-    """The kernels' snapshot of the live points: prefix table plus padded arrays.
-
-    ``kernels`` is a twin module (default: the live one, through the selector).
-    """
+def _make_index(names, pos, lo, owner, config: _Config):
+    """The kernels' snapshot of the live points: prefix table plus padded arrays."""
     size = len(pos)
     keybits = config.keybits
     bits = min(keybits, _TABLE_MAX_BITS, max(1, size.bit_length() + _TABLE_EXTRA_BITS))
@@ -142,7 +139,7 @@ def _make_index(names, pos, lo, owner, config: _Config, kernels=None):
         lo_ext[:size] = lo
     for array in (pos_ext, lo_ext, owner_ext, table):
         array.flags.writeable = False
-    return (kernels or _ring).RingIndex(
+    return _ring.RingIndex(
         names, pos_ext, lo_ext, owner_ext, table, shift, depth, config.mode, config.algo, 0, size
     )
 

@@ -212,7 +212,7 @@ def jump_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -
     >>> set(b11[b10 != b11].tolist())
     {10}
     """
-    return _buckets(keys, num_buckets, algorithm, "jump")
+    return _buckets(keys, num_buckets, algorithm, _routers.jump_one, _routers.jump_many)
 
 
 def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
@@ -250,20 +250,20 @@ def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64
     >>> set(b8[b != b8].tolist())
     {7}
     """
-    return _buckets(keys, num_buckets, algorithm, "jumpback")
+    return _buckets(keys, num_buckets, algorithm, _routers.jumpback_one, _routers.jumpback_many)
 
 
-def _buckets(keys: Any, num_buckets: int, algorithm: str | None, kind: str) -> Any:
-    """Shared body of jump_hash and jumpback_hash: validate, hash, run the
-    ``<kind>_one`` or ``<kind>_many`` kernel (looked up at call time: see conftest)."""
+def _buckets(keys: Any, num_buckets: int, algorithm: str | None, one: Any, many: Any) -> Any:
+    """Shared body of jump_hash and jumpback_hash: validate, hash, then run the
+    kernel for one key (``one``) or for a batch (``many``)."""
     num_buckets = _check_buckets(num_buckets)
     if algorithm is not None:
         resolve_algorithm(algorithm)
     if not _is_container(keys):
-        return int(getattr(_routers, f"{kind}_one")(_bucket_hash(keys, algorithm), num_buckets))
+        return int(one(_bucket_hash(keys, algorithm), num_buckets))
     hashes = _bucket_hashes(keys, algorithm)
     out = np.empty(len(hashes), dtype=np.int32)
-    getattr(_routers, f"{kind}_many")(hashes, num_buckets, out)
+    many(hashes, num_buckets, out)
     return out
 
 

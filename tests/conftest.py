@@ -1,16 +1,14 @@
 """Run every test against both twins.
 
-The ``twin`` fixture points every selector module (``fastring._<area>``) at one twin
-for the duration of a test, so the public API runs on that twin. The compiled param
-imports the compiled modules directly: a broken build errors here instead of silently
-testing the pure fallback twice.
+The ``twin`` fixture runs a test with the public API on one twin
+(``fastring._implementation.use_twin``, the helper the benchmarks use too). The
+compiled param imports the compiled modules directly: a broken build errors here
+instead of silently testing the pure fallback twice.
 """
-
-import importlib
 
 import pytest
 
-from fastring._implementation import AREAS
+from fastring._implementation import AREAS, twin_module, use_twin
 
 TWINS = ("cython", "python")
 
@@ -21,11 +19,6 @@ def pytest_addoption(parser):
         action="store_true",
         help="test only the pure-Python twin (for a FASTRING_NO_EXTENSIONS build)",
     )
-
-
-def twin_module(area: str, twin: str):
-    """The twin module of an area: ``fastring._<area>_c`` or ``fastring._<area>_py``."""
-    return importlib.import_module(f"fastring._{area}_{'c' if twin == 'cython' else 'py'}")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -46,14 +39,10 @@ def twin_name(request):
 
 
 @pytest.fixture
-def twin(twin_name, monkeypatch):
+def twin(twin_name):
     """Make the public API run on one twin; the value is the twin's name."""
-    for area in AREAS:
-        selector = importlib.import_module(f"fastring._{area}")
-        module = twin_module(area, twin_name)
-        for name in selector.__all__:
-            monkeypatch.setattr(selector, name, getattr(module, name))
-    return twin_name
+    with use_twin(twin_name):
+        yield twin_name
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +51,12 @@ def compiled(request):
     if request.config.getoption("--no-extensions"):
         pytest.skip("--no-extensions: no compiled twin to compare against")
     return {area: (twin_module(area, "cython"), twin_module(area, "python")) for area in AREAS}
+
+
+@pytest.fixture(scope="session")
+def select_modules(pytestconfig):
+    """The select twins to cross-check: compiled and pure, or pure alone with --no-extensions."""
+    pure = twin_module("select", "python")
+    if pytestconfig.getoption("--no-extensions"):
+        return [pure]
+    return [twin_module("select", "cython"), pure]

@@ -25,16 +25,6 @@ from fastring import (
 from fastring.balance import Lease
 
 
-@pytest.fixture(scope="session")
-def select_modules(pytestconfig):
-    """The select twins to cross-check: compiled and pure, or pure alone with --no-extensions."""
-    import fastring._select_py as pure
-
-    if pytestconfig.getoption("--no-extensions"):
-        return [pure]
-    import fastring._select_c as compiled_twin
-
-    return [compiled_twin, pure]
 
 try:
     from fastring import HashRing

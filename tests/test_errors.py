@@ -65,7 +65,10 @@ def test_integers_outside_the_key_range(value):
 
 
 def test_integer_range_edges_are_accepted():
-    hash_keys([-(2**63), 2**64 - 1])
+    # -2**63 and 2**64 - 1 are the ends of the range: their 8 bytes, little-endian.
+    edges = hash_keys([-(2**63), 2**64 - 1, 2**63, -1])
+    expected = [hash_key(b"\x00" * 7 + b"\x80"), hash_key(b"\xff" * 8), hash_key(b"\x00" * 7 + b"\x80"), hash_key(b"\xff" * 8)]
+    assert edges.tolist() == expected
 
 
 def test_lone_surrogate_is_an_error():

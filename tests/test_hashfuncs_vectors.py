@@ -285,7 +285,11 @@ def test_hash_objects_errors_stop_at_the_bad_key(bad):
 
 
 def test_hash_objects_empty():
-    hc.hash_objects([], XXH64, 0, np.zeros(0, dtype=np.uint64))
+    out = np.zeros(0, dtype=np.uint64)
+    assert hc.hash_objects([], XXH64, 0, out) is None and out.shape == (0,)
+    # An empty batch still checks its out: a wrong length is refused.
+    with pytest.raises(ValueError, match="length"):
+        hc.hash_objects([], XXH64, 0, np.zeros(1, dtype=np.uint64))
 
 
 # ---------------------------------------------------------------- out checks

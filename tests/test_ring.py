@@ -15,7 +15,7 @@ from fastring import hash_key
 from fastring.hashing import ALGORITHMS
 from fastring.ring import HashRing, _Config, _make_index
 
-from conftest import twin_module
+from fastring._implementation import twin_module, use_twin
 
 KEYS = [f"user:{i}" for i in range(3000)]
 COMPAT = {"uhashring": {}, "ketama": {"hash_fn": "ketama"}}
@@ -388,24 +388,21 @@ def test_points_view(twin, compat):
 
 
 @pytest.mark.parametrize("compat", [None, "uhashring", "ketama"])
-def test_pickle_round_trip_and_cross_twin(twin, twin_name, compat, monkeypatch):
+def test_pickle_round_trip_and_cross_twin(twin, compat):
     ring = HashRing({"a": 1, "b": 3, "c": 2}, compat=compat)
     ring.add("d", 2)
     ring.remove("b")
     data = pickle.dumps(ring)
     expected = ring.lookup_many(KEYS).tolist()
     assert pickle.loads(data).lookup_many(KEYS).tolist() == expected
-    other = "python" if twin_name == "cython" else "cython"
-    from fastring import _ring
-
-    other_module = twin_module("ring", other)
-    for name in _ring.__all__:
-        monkeypatch.setattr(_ring, name, getattr(other_module, name))
-    loaded = pickle.loads(data)
-    assert type(loaded._state.index).__module__ == other_module.__name__
-    assert loaded.nodes == ring.nodes and loaded.weights == ring.weights
-    assert loaded.lookup_many(KEYS).tolist() == expected
-    assert [loaded.lookup(k) for k in KEYS[:100]] == [ring.lookup(k) for k in KEYS[:100]]
+    one_by_one = [ring.lookup(k) for k in KEYS[:100]]
+    other = "python" if twin == "cython" else "cython"
+    with use_twin(other):  # made on one twin, loaded and used on the other
+        loaded = pickle.loads(data)
+        assert type(loaded._state.index).__module__ == twin_module("ring", other).__name__
+        assert loaded.nodes == ring.nodes and loaded.weights == ring.weights
+        assert loaded.lookup_many(KEYS).tolist() == expected
+        assert [loaded.lookup(k) for k in KEYS[:100]] == one_by_one
 
 
 @pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
@@ -420,11 +417,17 @@ def test_pickle_protocols_and_copies(twin, protocol):
         pickle.dumps(ring._state.index)
 
 
+def index_on(twin, *args):
+    """ring._make_index with the ring kernels of one twin."""
+    with use_twin(twin):
+        return _make_index(*args)
+
+
 def test_ring_index_checks_its_arrays(compiled):
     config = _Config(0, None, 1, "xxh64", 0, 64)
     pos = np.array([5, 9], dtype=np.uint64)
-    for module in compiled["ring"]:
-        index = _make_index(("a", "b"), pos, None, np.array([0, 1], dtype=np.int32), config, module)
+    for module in ("cython", "python"):
+        index = index_on(module, ("a", "b"), pos, None, np.array([0, 1], dtype=np.int32), config)
         with pytest.raises(TypeError, match="immutable"):
             pos_ext, lo_ext, owner_ext, table = index.arrays
             index.__init__(
@@ -432,7 +435,7 @@ def test_ring_index_checks_its_arrays(compiled):
                 index.shift, index.depth, index.mode, index.algo, index.seed, index.size,
             )
         with pytest.raises(ValueError, match="owner"):
-            _make_index(("a",), pos, None, np.array([0, 1], dtype=np.int32), config, module)
+            index_on(module, ("a",), pos, None, np.array([0, 1], dtype=np.int32), config)
         out = np.empty(2, dtype=np.int32)
         with pytest.raises(ValueError, match="point index"):
             index.walk(np.array([0, 2], dtype=np.int32), np.empty((2, 1), dtype=np.int32))
@@ -441,7 +444,7 @@ def test_ring_index_checks_its_arrays(compiled):
         with pytest.raises(ValueError, match="owners_wide"):
             index.owners_wide(np.zeros(2, dtype=np.uint64), np.zeros(2, dtype=np.uint64), out)
         # a 32-bit ring given hashes beyond 32 bits: they are past every point, so wrap
-        narrow = _make_index(("a", "b"), pos, None, np.array([0, 1], dtype=np.int32), config._replace(keybits=32), module)
+        narrow = index_on(module, ("a", "b"), pos, None, np.array([0, 1], dtype=np.int32), config._replace(keybits=32))
         out = np.empty(4, dtype=np.int32)
         narrow.owners(np.array([2**40, 4, 7, 2**64 - 1], dtype=np.uint64), out)
         assert out.tolist() == [0, 0, 1, 0]
@@ -574,8 +577,7 @@ def test_bad_changes_and_queries(twin):
 def _index_pair(compiled, pos, lo, owner, nnodes, mode, algo, keybits):
     config = _Config(mode, None, 1, "x", algo, keybits)
     names = tuple(f"n{i}" for i in range(nnodes))
-    c, p = compiled["ring"]
-    return (_make_index(names, pos, lo, owner, config, c), _make_index(names, pos, lo, owner, config, p))
+    return tuple(index_on(twin, names, pos, lo, owner, config) for twin in ("cython", "python"))
 
 
 @st.composite

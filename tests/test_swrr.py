@@ -10,16 +10,6 @@ from hypothesis import strategies as st
 from fastring import NoAvailableNode, SmoothWeightedRoundRobin
 
 
-@pytest.fixture(scope="session")
-def select_modules(pytestconfig):
-    """The select twins to cross-check: compiled and pure, or pure alone with --no-extensions."""
-    import fastring._select_py as pure
-
-    if pytestconfig.getoption("--no-extensions"):
-        return [pure]
-    import fastring._select_c as compiled_twin
-
-    return [compiled_twin, pure]
 
 # -- nginx, transcribed from src/http/ngx_http_upstream_round_robin.c ------------------
 
