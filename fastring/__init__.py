@@ -17,7 +17,8 @@ from .balance import (
     RoundRobin,
 )
 from .hashing import ALGORITHMS, hash_key, hash_keys
-from .ring import HashRing, assign_bounded
+from .bounded import assign_bounded
+from .ring import HashRing
 from .routers import Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
 from .select import SmoothWeightedRoundRobin, WeightedSampler
 

@@ -16,17 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ._keys import (
-    ChunkedKeys,
-    DictKeys,
-    IntKeys,
-    KeyBatch,
-    MissingKeyError,
-    PackedKeys,
-    ViewKeys,
-    integers_as_uint64,
-    missing_key_error,
-)
+from ._batches import ChunkedKeys, DictKeys, IntKeys, KeyBatch, PackedKeys, ViewKeys, integers_as_uint64
+from ._keycontract_py import MissingKeyError, missing_key_error
 
 
 class ArrowSchema(ctypes.Structure):

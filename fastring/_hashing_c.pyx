@@ -19,6 +19,17 @@ from libc.string cimport memcpy
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 
+from cpython.object cimport PyObject
+
+from fastring._keycontract cimport (
+    KEY_BITS,
+    KEY_SLOW,
+    PyBytes_AS_STRING,
+    PyBytes_CheckExact,
+    PyBytes_GET_SIZE,
+    key_fast,
+    key_slow,
+)
 from fastring._hashfuncs cimport (
     ALGO_COUNT,
     ALGO_FNV1A_64,
@@ -49,23 +60,6 @@ from fastring._hashfuncs cimport (
 # Raw-pointer spellings of the C API used in the object pass: declared on
 # PyObject* so that Cython adds no reference counting around them.
 cdef extern from "Python.h":
-    ctypedef struct PyObject
-    bint PyUnicode_CheckExact(PyObject* o)
-    bint PyUnicode_IS_COMPACT_ASCII(PyObject* o)
-    void* PyUnicode_DATA(PyObject* o)
-    Py_ssize_t PyUnicode_GET_LENGTH(PyObject* o)
-    const char* PyUnicode_AsUTF8AndSize(PyObject* o, Py_ssize_t* size)
-    bint PyBytes_CheckExact(PyObject* o)
-    bint PyBytes_Check(PyObject* o)
-    char* PyBytes_AS_STRING(PyObject* o)
-    Py_ssize_t PyBytes_GET_SIZE(PyObject* o)
-    bint PyLong_CheckExact(PyObject* o)
-    bint PyBool_Check(PyObject* o)
-    long long PyLong_AsLongLongAndOverflow(PyObject* o, int* overflow)
-    unsigned long long PyLong_AsUnsignedLongLong(PyObject* o)
-    PyObject* Py_True
-    PyObject* PyErr_Occurred()
-    void PyErr_Clear()
     PyObject* PyList_GET_ITEM(PyObject* lst, Py_ssize_t i)
     Py_ssize_t PyList_GET_SIZE(PyObject* lst)
 
@@ -508,22 +502,6 @@ def hash_fixed(const uint8_t[::1] data, Py_ssize_t itemsize, int algo, uint64_t 
 
 # ---------------------------------------------------------------- hash_objects
 
-cdef object _key_bytes = None
-
-
-cdef object _fallback(object obj, Py_ssize_t position):
-    """``fastring._keys.key_bytes(obj, position)``: bytes, or the proper error."""
-    global _key_bytes
-    if _key_bytes is None:
-        # Imported on first use: _keys may import the hashing selector.
-        from fastring._keys import key_bytes
-        _key_bytes = key_bytes
-    res = _key_bytes(obj, position)
-    if not PyBytes_Check(<PyObject*>res):
-        raise TypeError(f"key_bytes returned {type(res).__name__}, expected bytes")
-    return res
-
-
 cdef inline uint64_t _hash_short_first(const uint8_t* p, size_t n, int algo,
                                        uint64_t seed) noexcept nogil:
     """hash_bytes with the short-key paths spelled out, so they inline here
@@ -543,54 +521,27 @@ cdef inline uint64_t _hash_short_first(const uint8_t* p, size_t n, int algo,
 
 cdef inline int _hash_object(PyObject* o, Py_ssize_t i, int algo, uint64_t seed,
                              uint64_t* h) except -1:
-    """Convert key ``o`` (at position i) and hash it into h[0], under the GIL.
+    """Convert key ``o`` (at position i) by the key contract and hash it into h[0].
 
-    str, bytes and int take inline fast paths; anything else (and any failure)
-    goes through ``fastring._keys.key_bytes``, which returns the bytes or raises
-    the proper error naming position i.
+    The contract's fast paths (``_keycontract.pxd``) need no Python object; any other
+    key, and any failure, goes through ``key_slow``, which returns the bytes or raises
+    the error naming position i.
     """
-    cdef Py_ssize_t size
-    cdef const char* s
-    cdef long long sv
-    cdef unsigned long long uv
-    cdef int ovf
-    cdef object res
-    if PyUnicode_CheckExact(o):
-        if PyUnicode_IS_COMPACT_ASCII(o):
-            # ASCII is its own UTF-8: hash the str's data in place.
-            h[0] = _hash_short_first(<const uint8_t*>PyUnicode_DATA(o),
-                                     <size_t>PyUnicode_GET_LENGTH(o), algo, seed)
-            return 0
-        # The UTF-8 form is cached in the str and lives as long as it.
-        s = PyUnicode_AsUTF8AndSize(o, &size)
-        if s != NULL:
-            h[0] = _hash_short_first(<const uint8_t*>s, <size_t>size, algo, seed)
-            return 0
-        PyErr_Clear()  # a lone surrogate: key_bytes raises the proper error
-    elif PyBytes_CheckExact(o):
-        h[0] = _hash_short_first(<const uint8_t*>PyBytes_AS_STRING(o),
-                                 <size_t>PyBytes_GET_SIZE(o), algo, seed)
+    cdef const uint8_t* p = NULL
+    cdef size_t n = 0
+    cdef uint64_t bits = 0
+    cdef object held
+    cdef int kind = key_fast(o, &p, &n, &bits)
+    if kind == KEY_BITS:
+        h[0] = hash_u64(bits, algo, seed)
         return 0
-    elif PyLong_CheckExact(o):
-        sv = PyLong_AsLongLongAndOverflow(o, &ovf)
-        if ovf == 0:
-            h[0] = hash_u64(<uint64_t>sv, algo, seed)  # two's complement bits
-            return 0
-        if ovf > 0:
-            uv = PyLong_AsUnsignedLongLong(o)
-            if not (uv == <unsigned long long>-1 and PyErr_Occurred() != NULL):
-                h[0] = hash_u64(<uint64_t>uv, algo, seed)  # [2**63, 2**64): uint64 bits
-                return 0
-            PyErr_Clear()  # >= 2**64: key_bytes raises OverflowError
-        # < -2**63: key_bytes raises OverflowError
-    elif PyBool_Check(o):
-        h[0] = hash_u64(1 if o == Py_True else 0, algo, seed)
-        return 0
-    # <object>o holds its own reference during the call (which may run Python
-    # code), and res keeps the returned bytes alive while they are hashed.
-    res = _fallback(<object>o, i)
-    h[0] = _hash_short_first(<const uint8_t*>PyBytes_AS_STRING(<PyObject*>res),
-                             <size_t>PyBytes_GET_SIZE(<PyObject*>res), algo, seed)
+    if kind == KEY_SLOW:
+        # <object>o holds its own reference during the call (which may run Python
+        # code), and ``held`` keeps the returned bytes alive while they are hashed.
+        held = key_slow(<object>o, i)
+        p = <const uint8_t*>PyBytes_AS_STRING(<PyObject*>held)
+        n = <size_t>PyBytes_GET_SIZE(<PyObject*>held)
+    h[0] = _hash_short_first(p, n, algo, seed)
     return 0
 
 
@@ -661,7 +612,7 @@ cdef int _array_objects(PyObject** items, Py_ssize_t n, int algo, uint64_t seed,
 def hash_objects(items not None, int algo, uint64_t seed, out):
     """Hash each key of ``items`` (a list, or a 1-d C-contiguous object ndarray)
     into ``out`` (str, bytes, int inline; anything else through
-    ``fastring._keys.key_bytes``).
+    ``fastring._keycontract_py.key_bytes``).
 
     Results are written as keys are read, so an error leaves ``out`` partly
     written: ``hash_keys`` hands a caller's ``out`` over only after success.

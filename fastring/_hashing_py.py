@@ -372,7 +372,7 @@ def hash_objects(items, algo, seed, out):
     Every key is converted before anything is written (the compiled twin may
     write part of ``out`` before an error; ``hash_keys`` guards callers' arrays).
     """
-    from ._keys import key_bytes  # here, not at the top: _keys imports the selector
+    from ._keycontract_py import key_bytes
 
     if isinstance(items, np.ndarray) and items.dtype == object and items.ndim == 1 and items.flags.c_contiguous:
         items = items.tolist()  # the very objects, in order

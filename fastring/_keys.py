@@ -1,175 +1,35 @@
-"""The one place that turns any key container into a key batch.
+"""The one place that turns any key container into a key batch (``_batches``).
 
-A *key batch* is what every kernel reads: integer keys as a ``uint64`` array, byte
-keys as packed data plus offsets (or fixed-width NumPy ``S`` records), Python objects
-as a list, dictionary-encoded keys as a dictionary batch plus indices, and Arrow
-chunked data as a list of batches. The key contract itself (how one key becomes
-bytes) lives in :func:`key_bytes`, which both twins call for every key they do not
-convert on a fast path, so there is one source of truth for conversions and errors.
+Python containers and NumPy arrays here, pandas here or through Arrow, Arrow through
+``_arrow``. How one key becomes bytes is the key contract (``_keycontract_py``),
+which every conversion here and in both twins' kernels defers to.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
-UINT64_MASK = 0xFFFFFFFFFFFFFFFF
-KEY_MIN = -(2**63)
-KEY_LIMIT = 2**64  # exclusive
-
-_KEY_TYPES_HINT = "keys must be str, bytes, bytearray, contiguous memoryview or int"
-
-
-def at_position(error: Exception, position: int | None) -> Exception:
-    """``error`` with ``error.position`` set: which key it is about (None: one key).
-
-    Callers that feed keys in batches (``fastring route``) turn it into a line number."""
-    error.position = position  # type: ignore[attr-defined]
-    return error
-
-
-def _where(position: int | None) -> str:
-    return "key" if position is None else f"key at position {position}"
-
-
-def key_type_error(position: int | None, key: Any) -> TypeError:
-    kind = type(key)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
-    hint = ""
-    if isinstance(key, (float, np.floating)):
-        hint = " (floats are never keys: convert them explicitly, e.g. with int() or str())"
-    return at_position(TypeError(f"{_where(position)} has unsupported type {name}: {_KEY_TYPES_HINT}{hint}"), position)
-
-
-class MissingKeyError(ValueError):
-    """A null (Arrow null, pandas NA) where a key is needed."""
-
-
-def missing_key_error(position: int) -> MissingKeyError:
-    return at_position(MissingKeyError(f"{_where(position)} is null/missing; nulls cannot be routed"), position)
-
-
-def int_key_bytes(value: int, position: int | None = None) -> bytes:
-    """The 8 little-endian bytes of an integer key (two's complement / uint64 bits)."""
-    if not KEY_MIN <= value < KEY_LIMIT:
-        raise at_position(
-            OverflowError(f"{_where(position)} is {value}, outside the integer key range [-2**63, 2**64)"),
-            position,
-        )
-    return (value & UINT64_MASK).to_bytes(8, "little")
-
-
-def key_bytes(key: Any, position: int | None = None) -> bytes:
-    """Return the bytes that represent ``key`` under the key contract, or raise.
-
-    ``position`` only goes into error messages (and their ``position`` attribute).
-    """
-    if isinstance(key, str):
-        try:
-            return key.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise at_position(
-                ValueError(
-                    f"{_where(position)} is a str that is not valid Unicode "
-                    f"({exc.reason} at index {exc.start}): it has no UTF-8 encoding"
-                ),
-                position,
-            ) from None
-    if isinstance(key, (bytes, bytearray)):
-        return bytes(key)
-    if isinstance(key, memoryview):
-        if not key.contiguous:
-            raise at_position(
-                ValueError(f"{_where(position)} is a non-contiguous memoryview; pass a contiguous one"), position
-            )
-        return key.tobytes("A")
-    if isinstance(key, (int, np.integer, np.bool_)):
-        return int_key_bytes(int(key), position)
-    raise key_type_error(position, key)
-
-
-# --------------------------------------------------------------------------- batches
-
-
-@dataclass
-class IntKeys:
-    """Integer keys as their uint64 bits (C-contiguous)."""
-
-    values: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-
-@dataclass
-class PackedKeys:
-    """Byte keys ``data[offsets[i]:offsets[i+1]]``; offsets int32 or int64."""
-
-    data: np.ndarray
-    offsets: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-
-@dataclass
-class ViewKeys:
-    """Arrow string_view/binary_view keys: 16-byte views plus the data buffers."""
-
-    views: np.ndarray  # uint8, 16 bytes per key
-    buffers: list  # 1-d uint8 arrays the long views point into
-
-    def __len__(self) -> int:
-        return len(self.views) // 16
-
-
-@dataclass
-class FixedKeys:
-    """NumPy ``S`` records: ``itemsize`` bytes each, trailing NULs dropped."""
-
-    data: np.ndarray
-    itemsize: int
-
-    def __len__(self) -> int:
-        return len(self.data) // self.itemsize if self.itemsize else 0
-
-
-@dataclass
-class ObjectKeys:
-    """Python objects, converted one by one by the kernels (fast paths + key_bytes)."""
-
-    items: list | np.ndarray  # a list, or a 1-d C-contiguous object array
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
-@dataclass
-class DictKeys:
-    """Dictionary-encoded keys: hash ``dictionary`` once, then gather by ``indices``."""
-
-    dictionary: "KeyBatch"
-    indices: np.ndarray  # intp, validated to lie in [0, len(dictionary))
-
-    def __len__(self) -> int:
-        return len(self.indices)
-
-
-@dataclass
-class ChunkedKeys:
-    """Consecutive chunks (Arrow chunked arrays and streams)."""
-
-    chunks: list
-
-    def __len__(self) -> int:
-        return sum(len(c) for c in self.chunks)
-
-
-KeyBatch = Union[IntKeys, PackedKeys, ViewKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys]
+from . import _arrow
+from ._batches import (
+    ChunkedKeys,
+    DictKeys,
+    FixedKeys,
+    IntKeys,
+    KeyBatch,
+    ObjectKeys,
+    integers_as_uint64,
+)
+from ._keycontract_py import (
+    KEY_TYPES_HINT,
+    at_position,
+    int_key_bits,
+    key_type_error,
+    missing_key_error,
+)
 
 
 # --------------------------------------------------------------------------- conversion
@@ -189,8 +49,6 @@ def as_key_batch(keys: Any) -> KeyBatch:
     if _is_pandas(keys):
         return from_pandas(keys)
     if hasattr(keys, "__arrow_c_stream__") or hasattr(keys, "__arrow_c_array__"):
-        from . import _arrow
-
         return _arrow.from_arrow(keys)
     if isinstance(keys, list):
         # Passed as it is: the kernels hold their own reference to every key whose
@@ -208,15 +66,6 @@ def as_key_batch(keys: Any) -> KeyBatch:
         f"keys must be an iterable of keys, a NumPy array, a pandas/polars/Arrow column; "
         f"got {type(keys).__name__}"
     )
-
-
-def integers_as_uint64(values: np.ndarray) -> np.ndarray:
-    """Integer or bool array -> C-contiguous uint64 holding each value's 64-bit pattern."""
-    kind = values.dtype.kind
-    if kind == "u" or kind == "b":
-        return np.ascontiguousarray(values, dtype=np.uint64)
-    # Signed: widen to int64 first so negative values keep their two's complement bits.
-    return np.ascontiguousarray(values, dtype=np.int64).view(np.uint64)
 
 
 def from_numpy(array: np.ndarray) -> KeyBatch:
@@ -238,7 +87,7 @@ def from_numpy(array: np.ndarray) -> KeyBatch:
         return ObjectKeys(array.tolist())  # each element as a str
     raise TypeError(
         f"key at position 0 has unsupported type: NumPy dtype {array.dtype} "
-        f"({_KEY_TYPES_HINT}; integer, S, U and object arrays are accepted)"
+        f"({KEY_TYPES_HINT}; integer, S, U and object arrays are accepted)"
     )
 
 
@@ -282,7 +131,7 @@ def from_pandas(keys: Any) -> KeyBatch:
         # structs) is not the key, and their objects are not keys either.
         raise TypeError(
             f"key at position 0 has unsupported type: pandas dtype {dtype} "
-            f"({_KEY_TYPES_HINT}; convert the column with .astype(str) or to integers)"
+            f"({KEY_TYPES_HINT}; convert the column with .astype(str) or to integers)"
         )
     missing = np.flatnonzero(np.asarray(keys.isna()))
     if len(missing):
@@ -293,8 +142,6 @@ def from_pandas(keys: Any) -> KeyBatch:
         keys = keys.to_series()
     if dtype.kind in "OSU" and hasattr(keys, "__arrow_c_stream__"):
         # Arrow-backed strings are read from their buffers without a per-key object.
-        from . import _arrow
-
         return _arrow.from_arrow(keys)
     return ObjectKeys(keys.to_numpy(dtype=object).tolist())
 
@@ -310,3 +157,48 @@ def _is_text_dtype(pd: Any, dtype: Any) -> bool:
         return True
     arrow_dtype = getattr(pd, "ArrowDtype", None)
     return arrow_dtype is not None and isinstance(dtype, arrow_dtype) and str(dtype.pyarrow_dtype) in _ARROW_TEXT_TYPES
+
+
+# --------------------------------------------------------------------------- integer keys
+
+
+def integer_keys(keys: Any) -> np.ndarray:
+    """Integer keys as their uint64 bits (``algorithm=None``), from any key container."""
+    return _batch_integers(as_key_batch(keys), 0)
+
+
+def _batch_integers(batch: KeyBatch, offset: int) -> np.ndarray:
+    if isinstance(batch, IntKeys):
+        return batch.values
+    if isinstance(batch, ObjectKeys):
+        return _object_integers(batch.items, offset)
+    if isinstance(batch, DictKeys):
+        table = _batch_integers(batch.dictionary, 0) if len(batch.dictionary) else np.empty(0, np.uint64)
+        return table[batch.indices]
+    if isinstance(batch, ChunkedKeys):
+        parts, start = [], offset
+        for chunk in batch.chunks:
+            parts.append(_batch_integers(chunk, start))
+            start += len(chunk)
+        return np.concatenate(parts) if parts else np.empty(0, np.uint64)
+    raise at_position(
+        TypeError(
+            f"key at position {offset} is text or binary data, not an integer; "
+            "with algorithm=None keys must be integers"
+        ),
+        offset,
+    )
+
+
+def _object_integers(items: list | np.ndarray, offset: int) -> np.ndarray:
+    if len(items) == 0:
+        return np.empty(0, dtype=np.uint64)
+    try:
+        array = np.asarray(items.tolist() if isinstance(items, np.ndarray) else items)
+    except (OverflowError, ValueError, TypeError):
+        array = None
+    if array is not None and array.ndim == 1 and array.dtype.kind in "iub":
+        return integers_as_uint64(array)
+    return np.fromiter(
+        (int_key_bits(item, offset + i) for i, item in enumerate(items)), dtype=np.uint64, count=len(items)
+    )

@@ -15,6 +15,7 @@ size``, whose padded owner is the owner of point 0).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.object cimport PyObject
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -22,7 +23,9 @@ from libc.string cimport memcpy, memset
 
 from fastring._hashfuncs cimport ALGO_XXH64, hash_bytes, hash_u64, md5_32, md5_digest, xxh64_u64
 
-from fastring._keys import key_bytes
+from fastring._keycontract cimport KEY_BITS, KEY_SLOW, key_fast, key_slow
+
+from fastring._keycontract_py import key_bytes
 
 __all__ = ["RING_MODES", "RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
 
@@ -423,32 +426,23 @@ cdef class RingIndex:
     cdef int _hash_one(self, object key, uint64_t* h, uint64_t* l) except -1:
         cdef const char* p
         cdef Py_ssize_t n
+        cdef const uint8_t* bp = NULL
+        cdef size_t bn = 0
+        cdef int kind
         cdef uint8_t digest[16]
         cdef uint64_t u
         cdef object text, data
         if self.mode == MODE_HASH:
-            kind = type(key)
-            if kind is str:
-                try:
-                    p = PyUnicode_AsUTF8AndSize(key, &n)
-                except UnicodeEncodeError:
-                    raise _utf8_error(key) from None
-                h[0] = hash_bytes(<const uint8_t*>p, n, self.algo, self.seed)
-                return 0
-            if kind is int:
-                try:
-                    u = <uint64_t>(<int64_t>key)
-                except OverflowError:
-                    try:
-                        u = <uint64_t>key
-                    except OverflowError:
-                        key_bytes(key)  # raises the key contract's OverflowError
-                        raise
+            # The key contract, as the hashing kernels apply it (_keycontract.pxd).
+            kind = key_fast(<PyObject*>key, &bp, &bn, &u)
+            if kind == KEY_BITS:
                 h[0] = hash_u64(u, self.algo, self.seed)
                 return 0
-            data = key if kind is bytes else key_bytes(key)
-            h[0] = hash_bytes(<const uint8_t*>PyBytes_AS_STRING(data),
-                              PyBytes_GET_SIZE(data), self.algo, self.seed)
+            if kind == KEY_SLOW:
+                data = key_slow(key, None)  # bytes, or the contract's error
+                bp = <const uint8_t*>PyBytes_AS_STRING(data)
+                bn = <size_t>PyBytes_GET_SIZE(data)
+            h[0] = hash_bytes(bp, bn, self.algo, self.seed)
             return 0
         # Compat modes: the key is str(key), as uhashring hashes it.
         text = key if type(key) is str else str(key)

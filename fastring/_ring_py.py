@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _hashing_py
 from ._hashfuncs_py import _SCALAR, ALGORITHM_TABLE
-from ._keys import key_bytes
+from ._keycontract_py import key_bytes
 
 __all__ = ["RING_MODES", "RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
 

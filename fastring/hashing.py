@@ -8,18 +8,9 @@ import numpy as np
 
 from . import _hashing
 from ._params import is_int
-from ._keys import (
-    ChunkedKeys,
-    DictKeys,
-    FixedKeys,
-    IntKeys,
-    KeyBatch,
-    ObjectKeys,
-    PackedKeys,
-    ViewKeys,
-    as_key_batch,
-    key_bytes,
-)
+from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys, ViewKeys
+from ._keycontract_py import key_bytes
+from ._keys import as_key_batch
 
 __all__ = ["ALGORITHMS", "hash_key", "hash_keys"]
 

@@ -1,4 +1,4 @@
-"""Consistent hashing on a ring (:class:`HashRing`) and bounded loads (:func:`assign_bounded`).
+"""Consistent hashing on a ring: :class:`HashRing`.
 
 How the ring is kept
 --------------------
@@ -13,22 +13,19 @@ are hashed, sorted and merged into (or masked out of) the sorted arrays.
 
 from __future__ import annotations
 
-import math
-import numbers
 import threading
-from collections.abc import Iterable, Mapping, Sized
-from fractions import Fraction
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from . import _ring
-from ._keys import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys, as_key_batch
+from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys
+from ._keys import as_key_batch
 from ._params import (
     check_count,
     check_int,
     check_new_node,
-    check_real,
     check_weight,
     frozen,
     node_label,
@@ -37,7 +34,7 @@ from ._params import (
 )
 from .hashing import hash_batch, resolve_algorithm
 
-__all__ = ["HashRing", "RingPoints", "assign_bounded"]
+__all__ = ["HashRing", "RingPoints"]
 
 # Key hashing modes: numbers from the kernels' table (RING_MODES in each twin).
 MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
@@ -712,7 +709,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
     # ------------------------------------------------------------------ bounded loads
 
     def _assign_bounded(self, keys: Any, capacities: np.ndarray) -> np.ndarray:
-        """The bounded-load protocol of :func:`assign_bounded` (int32 node per key)."""
+        """The bounded-load protocol of :func:`fastring.assign_bounded` (int32 node per key)."""
         state = self._state
         capacities = np.ascontiguousarray(capacities, dtype=np.int64)
         if capacities.shape != (len(state.names),):
@@ -749,88 +746,3 @@ def _check_replicas(state: _State, n: Any) -> int:
     if n > state.reachable:
         raise ValueError(f"asked for {n} replicas but only {state.reachable} nodes have points on the ring")
     return n
-
-
-# --------------------------------------------------------------------------- bounded loads
-
-
-def assign_bounded(keys: Any, router: Any, *, load_factor: float = 1.25) -> np.ndarray:
-    """Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam 2018).
-
-    Keys are taken in order; each goes to the first node in its preference order
-    (walking the ring for :class:`HashRing`, by score for ``Rendezvous``) whose load
-    is below its capacity ``ceil(load_factor * len(keys) * w_i / sum(w))``. No node
-    exceeds its capacity and every key is placed. Capacities are computed exactly,
-    with floats taken as the decimals they print as (``1.05`` is 21/20).
-
-    Parameters
-    ----------
-    keys : key container
-        Anything the router's ``lookup_many`` accepts (one-shot iterators are read once).
-    router
-        A router implementing the bounded-load protocol: ``nodes``, ``weights`` (floats
-        aligned with ``nodes``) and ``_assign_bounded(keys, capacities)`` returning one
-        int32 node index per key.
-    load_factor : float
-        ``c >= 1``: the peak load allowed relative to the weighted mean (``1.25``: at most
-        25% above a node's fair share, rounded up).
-
-    Returns
-    -------
-    numpy.ndarray
-        int32 node index (into ``router.nodes``) of every key.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from fastring import HashRing, assign_bounded
-    >>> ring = HashRing(["a", "b", "c", "d"])
-    >>> nodes = assign_bounded(np.arange(1000), ring, load_factor=1.1)
-    >>> int(np.bincount(nodes).max()) <= 275  # ceil(1.1 * 1000 / 4)
-    True
-    """
-    method = getattr(router, "_assign_bounded", None)
-    if method is None or not callable(method):
-        raise TypeError(
-            f"{type(router).__name__} does not support bounded loads "
-            "(it has no _assign_bounded method); use a HashRing or a Rendezvous"
-        )
-    check_real(load_factor, "load_factor", 1)
-    if isinstance(keys, (str, bytes, bytearray)):
-        raise TypeError(f"keys must be a collection of keys, not a single {type(keys).__name__}")
-    if not isinstance(keys, Sized) and isinstance(keys, Iterable) and not hasattr(keys, "__arrow_c_stream__"):
-        keys = list(keys)  # a one-shot iterator: count it and hash it from one list
-    m = len(keys) if isinstance(keys, Sized) else len(as_key_batch(keys))
-    weights = tuple(router.weights)
-    if m and not weights:
-        raise ValueError("the router has no nodes")
-    capacities = np.array(_capacities(load_factor, m, weights), dtype=np.int64)
-    out = np.asarray(method(keys, capacities))
-    if out.shape != (m,):  # pragma: no cover - a router bug
-        raise RuntimeError(f"{type(router).__name__}._assign_bounded returned shape {out.shape}")
-    return out
-
-
-def _capacities(load_factor: float, m: int, weights: tuple) -> list[int]:
-    """min(m, ceil(load_factor * m * w_i / sum(w))) in exact rational arithmetic.
-
-    Floats count as the decimal they print as (``1.05`` is 21/20, not the binary
-    double just above it), so ``load_factor=1.05`` on 50 equal nodes and 50,000 keys
-    gives 1050, not 1051. No node can take more than the ``m`` keys there are, so a
-    huge load factor (no bound at all) caps at ``m``.
-    """
-    if not weights:
-        return []
-    c = _exact(load_factor) * m
-    if all(w == weights[0] for w in weights):
-        cap = min(m, math.ceil(c / len(weights)))
-        return [cap] * len(weights)
-    exact = [_exact(w) for w in weights]
-    total = sum(exact)
-    return [min(m, math.ceil(c * w / total)) for w in exact]
-
-
-def _exact(x: float) -> Fraction:
-    if isinstance(x, numbers.Integral):
-        return Fraction(int(x))
-    return Fraction(repr(float(x)))

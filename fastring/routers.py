@@ -28,19 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import _routers
-from ._keys import (
-    KEY_LIMIT,
-    KEY_MIN,
-    UINT64_MASK,
-    ChunkedKeys,
-    DictKeys,
-    IntKeys,
-    KeyBatch,
-    ObjectKeys,
-    as_key_batch,
-    integers_as_uint64,
-    key_type_error,
-)
+from ._keys import int_key_bits, integer_keys
 from ._params import (
     check_count,
     check_int,
@@ -94,57 +82,6 @@ def _hash_one(key: Any, algorithm: str) -> np.ndarray:
     return np.array([hash_key(key, algorithm)], dtype=np.uint64)
 
 
-def _int_key(key: Any, position: int | None = None) -> int:
-    """An integer key's uint64 bits (algorithm=None), or a clear error."""
-    if isinstance(key, (int, np.integer, np.bool_)):
-        value = int(key)
-        if not KEY_MIN <= value < KEY_LIMIT:
-            where = "key" if position is None else f"key at position {position}"
-            raise OverflowError(f"{where} is {value}, outside the integer key range [-2**63, 2**64)")
-        return value & UINT64_MASK
-    error = key_type_error(position, key)
-    raise TypeError(f"{error.args[0]}; with algorithm=None keys must be integers") from None
-
-
-def _integer_keys(keys: Any) -> np.ndarray:
-    """Integer keys as their uint64 bits (algorithm=None), from any key container."""
-    return _batch_integers(as_key_batch(keys), 0)
-
-
-def _batch_integers(batch: KeyBatch, offset: int) -> np.ndarray:
-    if isinstance(batch, IntKeys):
-        return batch.values
-    if isinstance(batch, ObjectKeys):
-        return _object_integers(batch.items, offset)
-    if isinstance(batch, DictKeys):
-        table = _batch_integers(batch.dictionary, 0) if len(batch.dictionary) else np.empty(0, np.uint64)
-        return table[batch.indices]
-    if isinstance(batch, ChunkedKeys):
-        parts, start = [], offset
-        for chunk in batch.chunks:
-            parts.append(_batch_integers(chunk, start))
-            start += len(chunk)
-        return np.concatenate(parts) if parts else np.empty(0, np.uint64)
-    raise TypeError(
-        f"key at position {offset} is text or binary data, not an integer; "
-        "with algorithm=None keys must be integers"
-    )
-
-
-def _object_integers(items: list | np.ndarray, offset: int) -> np.ndarray:
-    if len(items) == 0:
-        return np.empty(0, dtype=np.uint64)
-    try:
-        array = np.asarray(items.tolist() if isinstance(items, np.ndarray) else items)
-    except (OverflowError, ValueError, TypeError):
-        array = None
-    if array is not None and array.ndim == 1 and array.dtype.kind in "iub":
-        return integers_as_uint64(array)
-    return np.fromiter(
-        (_int_key(item, offset + i) for i, item in enumerate(items)), dtype=np.uint64, count=len(items)
-    )
-
-
 # --------------------------------------------------------------------------- jump
 
 
@@ -154,13 +91,13 @@ def _check_buckets(num_buckets: Any) -> int:
 
 def _bucket_hashes(keys: Any, algorithm: str | None) -> np.ndarray:
     if algorithm is None:
-        return _integer_keys(keys)
+        return integer_keys(keys)
     return _hashes(keys, algorithm)
 
 
 def _bucket_hash(key: Any, algorithm: str | None) -> int:
     if algorithm is None:
-        return _int_key(key)
+        return int_key_bits(key)
     return hash_key(key, algorithm)
 
 

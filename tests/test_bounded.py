@@ -6,7 +6,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from fastring.ring import HashRing, _capacities, assign_bounded
+from fastring.bounded import _capacities, assign_bounded
+from fastring.ring import HashRing
 
 KEYS = [f"user:{i}" for i in range(2000)]
 

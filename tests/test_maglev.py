@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastring._implementation import use_twin
 from fastring import Maglev, hash_key, hash_keys
 from fastring.routers import _SALT_OFFSET, _SALT_SKIP, _mix64
+from fastring._implementation import use_twin
 
 KEYS = np.arange(50_000)
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastring._implementation import use_twin
 from fastring import MementoRouter, hash_keys, jump_hash
+from fastring._implementation import use_twin
 
 KEYS = np.arange(40_000)  # integer keys: the pure twin hashes them vectorized
 STR_KEYS = [f"user:{i}" for i in range(3000)]

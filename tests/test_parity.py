@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastring._keys import key_bytes
+from fastring._keycontract_py import key_bytes
 from fastring.hashing import ALGORITHMS, resolve_algorithm
 
 keys = st.one_of(

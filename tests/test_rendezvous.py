@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastring._implementation import use_twin
 from fastring import Rendezvous, hash_key, hash_keys
+from fastring._implementation import use_twin
 from fastring.routers import _SALT_SEED, _mix64
 
 KEYS = np.arange(30_000)  # integer keys: the pure twin hashes them vectorized
@@ -205,9 +205,9 @@ def test_bounded_matches_reference(twin):
 
 
 def test_assign_bounded_protocol(twin):
-    ring = pytest.importorskip("fastring.ring")
+    bounded = pytest.importorskip("fastring.bounded")
     router = Rendezvous({f"n{i}": 1 + (i % 4) for i in range(16)})
-    out = ring.assign_bounded(KEYS, router, load_factor=1.1)
+    out = bounded.assign_bounded(KEYS, router, load_factor=1.1)
     w = np.array(router.weights)
     caps = np.ceil(1.1 * len(KEYS) * w / w.sum())
     counts = np.bincount(out, minlength=16)
