@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from . import ALGORITHMS, IMPLEMENTATION, __version__, _cmd_compare, _cmd_simulate
-from ._cmdio import CommandError, batch_error, int_in, read_key_lines, sample_keys
+from ._cmdio import CommandError, int_in, read_key_lines, sample_keys
 from .hashing import hash_keys, resolve_algorithm
 
 

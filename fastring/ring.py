@@ -1,14 +1,8 @@
 """Consistent hashing on a ring: :class:`HashRing`.
 
-How the ring is kept
---------------------
-Every point of every node lives in one sorted set of arrays (position, node, vnode
-number), colliding points included. A lookup only ever sees the *live* points (the
-winner of each collision); they are packed into an immutable snapshot (the
-``RingIndex`` of the live twin, see ``_ring_c.pyx``) that is swapped in with one
-attribute assignment, so a lookup running in another thread sees the old ring or the
-new one, never a mix. ``add``/``remove`` are incremental: only the points that change
-are hashed, sorted and merged into (or masked out of) the sorted arrays.
+This module owns the nodes, their validation, the key modes and the API; the point
+set itself (sorted points, collisions, immutable snapshots swapped in whole, changes
+made incrementally) is ``_ringpoints``.
 """
 
 from __future__ import annotations
@@ -27,11 +21,11 @@ from ._params import (
     check_int,
     check_new_node,
     check_weight,
-    frozen,
     node_label,
     parse_node_pairs,
     parse_nodes,
 )
+from ._ringpoints import KETAMA_POINTS_PER_VNODE, Config, State, rebuild, target_counts
 from .hashing import hash_batch, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints"]
@@ -41,16 +35,9 @@ MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", 
 
 _COMPAT = {None: MODE_HASH, "ketama": MODE_KETAMA, "uhashring": MODE_UHASHRING}
 _DEFAULT_VNODES = {MODE_HASH: 160, MODE_KETAMA: 40, MODE_UHASHRING: 160}
-_KETAMA_POINTS_PER_VNODE = 4  # one per 4-byte word of the md5 digest
 _MD5_32 = resolve_algorithm("md5_32")[0]
 
 _BATCHES = (IntKeys, PackedKeys, ViewKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys)
-_U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
-_LOW32 = np.uint64(0xFFFFFFFF)
-# The prefix table has 2**bits entries, bits = bit_length(points) + _TABLE_EXTRA_BITS
-# (about one point per 2 buckets), at most 2**_TABLE_MAX_BITS entries (16 MiB).
-_TABLE_EXTRA_BITS = 1
-_TABLE_MAX_BITS = 22
 _PICKLE_VERSION = 1
 # RingIndex holds fewer than 2**31 points (int32 indices in the kernels).
 _MAX_POINTS = 2**31 - 1
@@ -65,82 +52,6 @@ class RingPoints(NamedTuple):
     """int32 index into :attr:`HashRing.nodes` of the node owning each point."""
 
 
-class _Config(NamedTuple):
-    mode: int
-    compat: str | None
-    vnodes: int
-    algorithm: str  # the key hash, as reported by HashRing.algorithm
-    algo: int  # kernel algorithm id (MODE_HASH only)
-    keybits: int  # 32 or 64: the width of point and key hashes (high word for 128)
-
-
-class _State:
-    """One immutable version of the ring: swapped in whole, never modified."""
-
-    __slots__ = (
-        "names", "weights", "labels", "where", "counts",
-        "pos", "lo", "owner", "vnode", "index", "live_counts", "reachable",
-    )
-
-    def __init__(self, names, weights, labels, counts, pos, lo, owner, vnode, config):
-        self.names = names  # tuple of node names, in insertion order
-        self.weights = weights  # tuple of weights as given (int or float)
-        self.labels = labels  # tuple of f"{name}": points hash f"{label}-{vnode}"
-        self.where = {name: i for i, name in enumerate(names)}
-        self.counts = counts  # tuple: vnodes of each node now on the ring
-        # Every point, colliding ones included, sorted by (position, collision rank).
-        self.pos = frozen(pos)
-        self.lo = None if lo is None else frozen(lo)
-        self.owner = frozen(owner)
-        self.vnode = frozen(vnode)
-        live = _live_mask(self.pos, self.lo)
-        live_owner = self.owner[live]
-        self.live_counts = np.bincount(live_owner, minlength=len(names)).astype(np.int64)
-        self.reachable = int(np.count_nonzero(self.live_counts))
-        self.index = _make_index(
-            names, self.pos[live], None if lo is None else self.lo[live], live_owner, config
-        )
-
-
-def _live_mask(pos: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
-    """True for the first point of each run of equal positions: the collision winner."""
-    live = np.ones(len(pos), dtype=bool)
-    if len(pos) > 1:
-        same = pos[1:] == pos[:-1]
-        if lo is not None:
-            same &= lo[1:] == lo[:-1]
-        live[1:] = ~same
-    return live
-
-
-def _make_index(names, pos, lo, owner, config: _Config):
-    """The kernels' snapshot of the live points: prefix table plus padded arrays."""
-    size = len(pos)
-    keybits = config.keybits
-    bits = min(keybits, _TABLE_MAX_BITS, max(1, size.bit_length() + _TABLE_EXTRA_BITS))
-    shift = keybits - bits
-    buckets = (pos >> np.uint64(shift)).astype(np.intp)
-    counts = np.bincount(buckets, minlength=1 << bits)
-    table = np.zeros(1 << bits, dtype=np.uint32)
-    table[1:] = np.cumsum(counts[:-1])
-    depth = int(counts.max()).bit_length() if size else 0
-    pad = 1 << depth  # the search reads up to 2**depth - 1 points past a bucket's start
-    pos_ext = np.full(size + pad, _U64_MAX, dtype=np.uint64)
-    pos_ext[:size] = pos
-    owner_ext = np.full(size + pad, owner[0] if size else 0, dtype=np.int32)
-    owner_ext[:size] = owner
-    if lo is None:
-        lo_ext = np.empty(0, dtype=np.uint64)
-    else:
-        lo_ext = np.full(size + pad, _U64_MAX, dtype=np.uint64)
-        lo_ext[:size] = lo
-    for array in (pos_ext, lo_ext, owner_ext, table):
-        array.flags.writeable = False
-    return _ring.RingIndex(
-        names, pos_ext, lo_ext, owner_ext, table, shift, depth, config.mode, config.algo, 0, size
-    )
-
-
 # --------------------------------------------------------------------------- validation
 
 
@@ -150,7 +61,7 @@ def _check_vnodes(vnodes: Any, mode: int) -> int:
     return check_int(vnodes, "vnodes", 1, _MAX_POINTS)
 
 
-def _check_point_counts(names, weights, counts, config: _Config) -> None:
+def _check_point_counts(names, weights, counts, config: Config) -> None:
     """Every node gets a point (default mode) and the ring stays within its size limit."""
     if config.mode == MODE_HASH:
         for name, weight, count in zip(names, weights, counts):
@@ -159,176 +70,12 @@ def _check_point_counts(names, weights, counts, config: _Config) -> None:
                     f"node {name!r} would get round({config.vnodes} * {weight}) = 0 points; "
                     "raise its weight or vnodes"
                 )
-    points = sum(counts) * (_KETAMA_POINTS_PER_VNODE if config.mode == MODE_KETAMA else 1)
+    points = sum(counts) * (KETAMA_POINTS_PER_VNODE if config.mode == MODE_KETAMA else 1)
     if points > _MAX_POINTS:
         raise ValueError(
             f"the ring would hold {points:.3g} points, more than the 2**31 - 1 it can hold; "
             "lower vnodes or the weights"
         )
-
-
-# --------------------------------------------------------------------------- points
-
-
-def _new_points(labels, nodes, starts, stops, config: _Config):
-    """(pos, lo, owner, vnode) of vnodes [starts[k], stops[k]) of node nodes[k], for
-    every k in order, each node's points in vnode order."""
-    prefixes = [f"{labels[i]}-".encode("utf-8") for i in nodes]
-    starts = np.asarray(starts, dtype=np.int64)
-    stops = np.asarray(stops, dtype=np.int64)
-    counts = stops - starts
-    total = int(counts.sum())
-    # vnode numbers of the concatenated ranges, without a Python loop
-    vnode = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - starts, counts)).astype(np.int32)
-    owner = np.repeat(np.asarray(nodes, dtype=np.int32), counts)
-    if config.mode == MODE_HASH:
-        pos = np.empty(total, dtype=np.uint64)
-        _ring.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
-        return pos, None, owner, vnode
-    digests = np.empty(16 * total, dtype=np.uint8)
-    _ring.vnode_md5(prefixes, starts, stops, digests)
-    if config.mode == MODE_KETAMA:
-        # uhashring's ketama hashi(name-w, replica=i): digest bytes 4i..4i+3, little-endian.
-        pos = digests.view("<u4").astype(np.uint64)
-        reps = _KETAMA_POINTS_PER_VNODE
-        return pos, None, np.repeat(owner, reps), np.repeat(vnode, reps)
-    # uhashring's default hashi: int(md5(...).hexdigest(), 16), a big-endian 128-bit integer.
-    words = digests.view(">u8").reshape(total, 2)
-    return words[:, 0].astype(np.uint64), words[:, 1].astype(np.uint64), owner, vnode
-
-
-def _target_counts(weights, config: _Config) -> tuple[int, ...]:
-    """vnodes per node: round(vnodes * w); uhashring vnodes * w; ketama its share."""
-    vnodes = config.vnodes
-    if config.mode == MODE_KETAMA:
-        # uhashring KetamaRing._hashi_weight_generator, integer arithmetic.
-        total = sum(weights)
-        n = len(weights)
-        return tuple(vnodes * n * w // total for w in weights)
-    if config.mode == MODE_UHASHRING:
-        return tuple(vnodes * w for w in weights)
-    return tuple(round(vnodes * w) for w in weights)
-
-
-def _rank_key(config: _Config, labels, owner: int):
-    """Collision rank of a node: the smallest wins (comes first among equal points)."""
-    if config.mode == MODE_KETAMA:
-        # uhashring builds the ketama ring in node order, the last writer wins.
-        return -owner
-    return labels[owner]
-
-
-def _priority(config: _Config, labels, nodes) -> list[int]:
-    """``nodes`` (indices) sorted by collision rank."""
-    return sorted(nodes, key=lambda i: _rank_key(config, labels, i))
-
-
-def _runs(dup: np.ndarray):
-    """(first, last) index pairs of runs of equal sorted values; dup[k]: v[k] == v[k+1]."""
-    if not len(dup):
-        return
-    breaks = np.flatnonzero(np.diff(dup) != 1)
-    starts = np.concatenate(([0], breaks + 1))
-    stops = np.concatenate((breaks, [len(dup) - 1]))
-    for a, b in zip(dup[starts].tolist(), dup[stops].tolist()):
-        yield a, b + 1
-
-
-def _sort_new(pos, lo, keybits) -> np.ndarray:
-    """Permutation sorting points by position; equal points keep their given order."""
-    n = len(pos)
-    if lo is None and keybits == 32 and n < 2**32:
-        # Pack (position, given index) into one uint64: one plain sort, ties in order.
-        keys = (pos << np.uint64(32)) | np.arange(n, dtype=np.uint64)
-        keys.sort()
-        return (keys & _LOW32).astype(np.intp)
-    perm = np.argsort(pos)  # not stable: runs of equal points are put back in order
-    ordered = pos[perm]
-    for a, b in _runs(np.flatnonzero(ordered[1:] == ordered[:-1])):
-        run = perm[a : b + 1]
-        if lo is None:
-            run.sort()
-        else:
-            perm[a : b + 1] = run[np.lexsort((run, lo[run]))]
-    return perm
-
-
-def _fix_runs(pos, lo, owner, vnode, touched, config, labels) -> None:
-    """Re-sort the runs of equal positions around ``touched`` by collision rank (in place)."""
-    done = set()
-    for f in touched.tolist():
-        value = pos[f]
-        a = int(np.searchsorted(pos, value, side="left"))
-        if a in done:
-            continue
-        done.add(a)
-        b = int(np.searchsorted(pos, value, side="right"))
-        order = sorted(
-            range(a, b),
-            key=lambda j: (
-                0 if lo is None else int(lo[j]),
-                _rank_key(config, labels, int(owner[j])),
-                int(vnode[j]),
-            ),
-        )
-        for array in (lo, owner, vnode):
-            if array is not None:
-                array[a:b] = array[order]
-
-
-def _rebuild(old: _State | None, names, weights, labels, config: _Config, dropped: int | None) -> _State:
-    """The next state: ``dropped`` (an old node index) left, nodes added or re-weighted.
-
-    Only changed points are touched: points of ``dropped`` and vnodes above a node's new
-    count are masked out; vnodes a node gains are hashed, sorted and merged in.
-    """
-    targets = _target_counts(weights, config)
-    if old is None or not len(old.pos):
-        current = (0,) * len(names)
-        pos = np.empty(0, dtype=np.uint64)
-        lo = None if config.mode != MODE_UHASHRING else np.empty(0, dtype=np.uint64)
-        owner = np.empty(0, dtype=np.int32)
-        vnode = np.empty(0, dtype=np.int32)
-    else:
-        pos, lo, owner, vnode = old.pos, old.lo, old.owner, old.vnode
-        current = list(old.counts)
-        if dropped is not None:
-            keep = owner != dropped
-            pos, owner, vnode = pos[keep], owner[keep], vnode[keep]
-            lo = None if lo is None else lo[keep]
-            owner = owner - (owner > dropped).astype(np.int32)  # indices after it shift down
-            del current[dropped]
-        current += [0] * (len(names) - len(current))  # nodes added at the end
-        shrink = np.array([min(c, t) for c, t in zip(current, targets)], dtype=np.int64)
-        if len(pos) and any(t < c for c, t in zip(current, targets)):
-            keep = vnode < shrink[owner]
-            pos, owner, vnode = pos[keep], owner[keep], vnode[keep]
-            lo = None if lo is None else lo[keep]
-    grow = [i for i, (c, t) in enumerate(zip(current, targets)) if t > c]
-    if grow:
-        grow = _priority(config, labels, grow)
-        new_pos, new_lo, new_owner, new_vnode = _new_points(
-            labels, grow, [current[i] for i in grow], [targets[i] for i in grow], config
-        )
-        perm = _sort_new(new_pos, new_lo, config.keybits)
-        new_pos, new_owner, new_vnode = new_pos[perm], new_owner[perm], new_vnode[perm]
-        new_lo = None if new_lo is None else new_lo[perm]
-        if not len(pos):
-            pos, lo, owner, vnode = new_pos, new_lo, new_owner, new_vnode
-        else:
-            at = np.searchsorted(pos, new_pos, side="left")
-            pos = np.insert(pos, at, new_pos)
-            owner = np.insert(owner, at, new_owner)
-            vnode = np.insert(vnode, at, new_vnode)
-            lo = None if lo is None else np.insert(lo, at, new_lo)
-            # Where a new point equals an old one, restore the collision order.
-            placed = at + np.arange(len(at))
-            before = pos[np.maximum(placed - 1, 0)] == pos[placed]
-            after = pos[np.minimum(placed + 1, len(pos) - 1)] == pos[placed]
-            touched = placed[(before & (placed > 0)) | (after & (placed < len(pos) - 1))]
-            if len(touched):
-                _fix_runs(pos, lo, owner, vnode, touched, config, labels)
-    return _State(names, weights, labels, targets, pos, lo, owner, vnode, config)
 
 
 # --------------------------------------------------------------------------- keys
@@ -450,16 +197,16 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             name = "md5_32" if mode == MODE_KETAMA else "md5"
             algo = _MD5_32
             keybits = 32 if mode == MODE_KETAMA else 64
-        config = _Config(mode, compat, _check_vnodes(vnodes, mode), name, algo, keybits)
+        config = Config(mode, compat, _check_vnodes(vnodes, mode), name, algo, keybits)
         self._setup(config, *parse_nodes(nodes, integer=mode != MODE_HASH))
 
-    def _setup(self, config: _Config, names: tuple, weights: list) -> None:
+    def _setup(self, config: Config, names: tuple, weights: list) -> None:
         weights = tuple(weights)
-        _check_point_counts(names, weights, _target_counts(weights, config), config)
+        _check_point_counts(names, weights, target_counts(weights, config), config)
         labels = tuple(node_label(name) for name in names)
         self._config = config
         self._lock = threading.Lock()
-        self._state = _rebuild(None, names, weights, labels, config, None)
+        self._state = rebuild(None, names, weights, labels, config, None)
 
     # ------------------------------------------------------------------ properties
 
@@ -541,7 +288,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         state = self._state
         return self._owners(state, keys)
 
-    def _owners(self, state: _State, keys: Any) -> np.ndarray:
+    def _owners(self, state: State, keys: Any) -> np.ndarray:
         index = state.index
         config = self._config
         if config.mode == MODE_UHASHRING:
@@ -575,7 +322,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         hash_batch(batch, config.algo, 0, out)
         return out
 
-    def _entries(self, state: _State, keys: Any) -> np.ndarray:
+    def _entries(self, state: State, keys: Any) -> np.ndarray:
         """The live point index of every key (where walks start)."""
         index = state.index
         if self._config.mode == MODE_UHASHRING:
@@ -649,8 +396,8 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             old = self._state
             label = check_new_node(name, old.names, old.labels, "ring")
             names, weights = old.names + (name,), old.weights + (weight,)
-            _check_point_counts(names, weights, _target_counts(weights, config), config)
-            self._state = _rebuild(old, names, weights, old.labels + (label,), config, None)
+            _check_point_counts(names, weights, target_counts(weights, config), config)
+            self._state = rebuild(old, names, weights, old.labels + (label,), config, None)
 
     def remove(self, name: Any) -> None:
         """Remove node ``name``; nodes after it in :attr:`nodes` shift down by one.
@@ -667,7 +414,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             except (KeyError, TypeError):
                 raise KeyError(f"node {name!r} is not on the ring") from None
             keep = lambda seq: seq[:i] + seq[i + 1 :]  # noqa: E731
-            self._state = _rebuild(
+            self._state = rebuild(
                 old, keep(old.names), keep(old.weights), keep(old.labels), self._config, i
             )
 
@@ -741,7 +488,7 @@ def _check_points(index, n: int) -> None:
         raise LookupError("the ring has no points: add a node before looking up keys")
 
 
-def _check_replicas(state: _State, n: Any) -> int:
+def _check_replicas(state: State, n: Any) -> int:
     n = check_count(n, len(state.names), "ring")
     if n > state.reachable:
         raise ValueError(f"asked for {n} replicas but only {state.reachable} nodes have points on the ring")

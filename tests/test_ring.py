@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from fastring import hash_key
 from fastring.hashing import ALGORITHMS
-from fastring.ring import HashRing, _Config, _make_index
+from fastring._ringpoints import Config as _Config
+from fastring._ringpoints import _make_index
+from fastring.ring import HashRing
 
 from fastring._implementation import twin_module, use_twin
 
@@ -418,7 +420,7 @@ def test_pickle_protocols_and_copies(twin, protocol):
 
 
 def index_on(twin, *args):
-    """ring._make_index with the ring kernels of one twin."""
+    """_ringpoints._make_index with the ring kernels of one twin."""
     with use_twin(twin):
         return _make_index(*args)
 

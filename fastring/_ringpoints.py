@@ -1,0 +1,272 @@
+"""A ring's point set: every point of every node, kept sorted, and its snapshots.
+
+``HashRing`` (``ring.py``) owns the nodes and the API; this module owns the points.
+Every point, colliding ones included, lives in one sorted set of arrays (position,
+node, vnode number). A lookup only ever sees the *live* points (the winner of each
+collision); they are packed into an immutable snapshot (the ``RingIndex`` of the live
+twin, see ``_ring_c.pyx``) that is swapped in with one attribute assignment, so a
+lookup running in another thread sees the old ring or the new one, never a mix.
+Changes are incremental: only the points that change are hashed, sorted and merged
+into (or masked out of) the sorted arrays.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _ring
+from ._params import frozen
+
+MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
+KETAMA_POINTS_PER_VNODE = 4  # one per 4-byte word of the md5 digest
+
+_U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+# The prefix table has 2**bits entries, bits = bit_length(points) + _TABLE_EXTRA_BITS
+# (about one point per 2 buckets), at most 2**_TABLE_MAX_BITS entries (16 MiB).
+_TABLE_EXTRA_BITS = 1
+_TABLE_MAX_BITS = 22
+
+
+class Config(NamedTuple):
+    mode: int
+    compat: str | None
+    vnodes: int
+    algorithm: str  # the key hash, as reported by HashRing.algorithm
+    algo: int  # kernel algorithm id (MODE_HASH only)
+    keybits: int  # 32 or 64: the width of point and key hashes (high word for 128)
+
+
+class State:
+    """One immutable version of the ring: swapped in whole, never modified."""
+
+    __slots__ = (
+        "names", "weights", "labels", "where", "counts",
+        "pos", "lo", "owner", "vnode", "index", "live_counts", "reachable",
+    )
+
+    def __init__(self, names, weights, labels, counts, pos, lo, owner, vnode, config):
+        self.names = names  # tuple of node names, in insertion order
+        self.weights = weights  # tuple of weights as given (int or float)
+        self.labels = labels  # tuple of f"{name}": points hash f"{label}-{vnode}"
+        self.where = {name: i for i, name in enumerate(names)}
+        self.counts = counts  # tuple: vnodes of each node now on the ring
+        # Every point, colliding ones included, sorted by (position, collision rank).
+        self.pos = frozen(pos)
+        self.lo = None if lo is None else frozen(lo)
+        self.owner = frozen(owner)
+        self.vnode = frozen(vnode)
+        live = _live_mask(self.pos, self.lo)
+        live_owner = self.owner[live]
+        self.live_counts = np.bincount(live_owner, minlength=len(names)).astype(np.int64)
+        self.reachable = int(np.count_nonzero(self.live_counts))
+        self.index = _make_index(
+            names, self.pos[live], None if lo is None else self.lo[live], live_owner, config
+        )
+
+
+def _live_mask(pos: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
+    """True for the first point of each run of equal positions: the collision winner."""
+    live = np.ones(len(pos), dtype=bool)
+    if len(pos) > 1:
+        same = pos[1:] == pos[:-1]
+        if lo is not None:
+            same &= lo[1:] == lo[:-1]
+        live[1:] = ~same
+    return live
+
+
+def _make_index(names, pos, lo, owner, config: Config):
+    """The kernels' snapshot of the live points: prefix table plus padded arrays."""
+    size = len(pos)
+    keybits = config.keybits
+    bits = min(keybits, _TABLE_MAX_BITS, max(1, size.bit_length() + _TABLE_EXTRA_BITS))
+    shift = keybits - bits
+    buckets = (pos >> np.uint64(shift)).astype(np.intp)
+    counts = np.bincount(buckets, minlength=1 << bits)
+    table = np.zeros(1 << bits, dtype=np.uint32)
+    table[1:] = np.cumsum(counts[:-1])
+    depth = int(counts.max()).bit_length() if size else 0
+    pad = 1 << depth  # the search reads up to 2**depth - 1 points past a bucket's start
+    pos_ext = np.full(size + pad, _U64_MAX, dtype=np.uint64)
+    pos_ext[:size] = pos
+    owner_ext = np.full(size + pad, owner[0] if size else 0, dtype=np.int32)
+    owner_ext[:size] = owner
+    if lo is None:
+        lo_ext = np.empty(0, dtype=np.uint64)
+    else:
+        lo_ext = np.full(size + pad, _U64_MAX, dtype=np.uint64)
+        lo_ext[:size] = lo
+    for array in (pos_ext, lo_ext, owner_ext, table):
+        array.flags.writeable = False
+    return _ring.RingIndex(
+        names, pos_ext, lo_ext, owner_ext, table, shift, depth, config.mode, config.algo, 0, size
+    )
+
+
+# --------------------------------------------------------------------------- points
+
+
+def _new_points(labels, nodes, starts, stops, config: Config):
+    """(pos, lo, owner, vnode) of vnodes [starts[k], stops[k]) of node nodes[k], for
+    every k in order, each node's points in vnode order."""
+    prefixes = [f"{labels[i]}-".encode("utf-8") for i in nodes]
+    starts = np.asarray(starts, dtype=np.int64)
+    stops = np.asarray(stops, dtype=np.int64)
+    counts = stops - starts
+    total = int(counts.sum())
+    # vnode numbers of the concatenated ranges, without a Python loop
+    vnode = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - starts, counts)).astype(np.int32)
+    owner = np.repeat(np.asarray(nodes, dtype=np.int32), counts)
+    if config.mode == MODE_HASH:
+        pos = np.empty(total, dtype=np.uint64)
+        _ring.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
+        return pos, None, owner, vnode
+    digests = np.empty(16 * total, dtype=np.uint8)
+    _ring.vnode_md5(prefixes, starts, stops, digests)
+    if config.mode == MODE_KETAMA:
+        # uhashring's ketama hashi(name-w, replica=i): digest bytes 4i..4i+3, little-endian.
+        pos = digests.view("<u4").astype(np.uint64)
+        reps = KETAMA_POINTS_PER_VNODE
+        return pos, None, np.repeat(owner, reps), np.repeat(vnode, reps)
+    # uhashring's default hashi: int(md5(...).hexdigest(), 16), a big-endian 128-bit integer.
+    words = digests.view(">u8").reshape(total, 2)
+    return words[:, 0].astype(np.uint64), words[:, 1].astype(np.uint64), owner, vnode
+
+
+def target_counts(weights, config: Config) -> tuple[int, ...]:
+    """vnodes per node: round(vnodes * w); uhashring vnodes * w; ketama its share."""
+    vnodes = config.vnodes
+    if config.mode == MODE_KETAMA:
+        # uhashring KetamaRing._hashi_weight_generator, integer arithmetic.
+        total = sum(weights)
+        n = len(weights)
+        return tuple(vnodes * n * w // total for w in weights)
+    if config.mode == MODE_UHASHRING:
+        return tuple(vnodes * w for w in weights)
+    return tuple(round(vnodes * w) for w in weights)
+
+
+def _rank_key(config: Config, labels, owner: int):
+    """Collision rank of a node: the smallest wins (comes first among equal points)."""
+    if config.mode == MODE_KETAMA:
+        # uhashring builds the ketama ring in node order, the last writer wins.
+        return -owner
+    return labels[owner]
+
+
+def _priority(config: Config, labels, nodes) -> list[int]:
+    """``nodes`` (indices) sorted by collision rank."""
+    return sorted(nodes, key=lambda i: _rank_key(config, labels, i))
+
+
+def _runs(dup: np.ndarray):
+    """(first, last) index pairs of runs of equal sorted values; dup[k]: v[k] == v[k+1]."""
+    if not len(dup):
+        return
+    breaks = np.flatnonzero(np.diff(dup) != 1)
+    starts = np.concatenate(([0], breaks + 1))
+    stops = np.concatenate((breaks, [len(dup) - 1]))
+    for a, b in zip(dup[starts].tolist(), dup[stops].tolist()):
+        yield a, b + 1
+
+
+def _sort_new(pos, lo, keybits) -> np.ndarray:
+    """Permutation sorting points by position; equal points keep their given order."""
+    n = len(pos)
+    if lo is None and keybits == 32 and n < 2**32:
+        # Pack (position, given index) into one uint64: one plain sort, ties in order.
+        keys = (pos << np.uint64(32)) | np.arange(n, dtype=np.uint64)
+        keys.sort()
+        return (keys & _LOW32).astype(np.intp)
+    perm = np.argsort(pos)  # not stable: runs of equal points are put back in order
+    ordered = pos[perm]
+    for a, b in _runs(np.flatnonzero(ordered[1:] == ordered[:-1])):
+        run = perm[a : b + 1]
+        if lo is None:
+            run.sort()
+        else:
+            perm[a : b + 1] = run[np.lexsort((run, lo[run]))]
+    return perm
+
+
+def _fix_runs(pos, lo, owner, vnode, touched, config, labels) -> None:
+    """Re-sort the runs of equal positions around ``touched`` by collision rank (in place)."""
+    done = set()
+    for f in touched.tolist():
+        value = pos[f]
+        a = int(np.searchsorted(pos, value, side="left"))
+        if a in done:
+            continue
+        done.add(a)
+        b = int(np.searchsorted(pos, value, side="right"))
+        order = sorted(
+            range(a, b),
+            key=lambda j: (
+                0 if lo is None else int(lo[j]),
+                _rank_key(config, labels, int(owner[j])),
+                int(vnode[j]),
+            ),
+        )
+        for array in (lo, owner, vnode):
+            if array is not None:
+                array[a:b] = array[order]
+
+
+def rebuild(old: State | None, names, weights, labels, config: Config, dropped: int | None) -> State:
+    """The next state: ``dropped`` (an old node index) left, nodes added or re-weighted.
+
+    Only changed points are touched: points of ``dropped`` and vnodes above a node's new
+    count are masked out; vnodes a node gains are hashed, sorted and merged in.
+    """
+    targets = target_counts(weights, config)
+    if old is None or not len(old.pos):
+        current = (0,) * len(names)
+        pos = np.empty(0, dtype=np.uint64)
+        lo = None if config.mode != MODE_UHASHRING else np.empty(0, dtype=np.uint64)
+        owner = np.empty(0, dtype=np.int32)
+        vnode = np.empty(0, dtype=np.int32)
+    else:
+        pos, lo, owner, vnode = old.pos, old.lo, old.owner, old.vnode
+        current = list(old.counts)
+        if dropped is not None:
+            keep = owner != dropped
+            pos, owner, vnode = pos[keep], owner[keep], vnode[keep]
+            lo = None if lo is None else lo[keep]
+            owner = owner - (owner > dropped).astype(np.int32)  # indices after it shift down
+            del current[dropped]
+        current += [0] * (len(names) - len(current))  # nodes added at the end
+        shrink = np.array([min(c, t) for c, t in zip(current, targets)], dtype=np.int64)
+        if len(pos) and any(t < c for c, t in zip(current, targets)):
+            keep = vnode < shrink[owner]
+            pos, owner, vnode = pos[keep], owner[keep], vnode[keep]
+            lo = None if lo is None else lo[keep]
+    grow = [i for i, (c, t) in enumerate(zip(current, targets)) if t > c]
+    if grow:
+        grow = _priority(config, labels, grow)
+        new_pos, new_lo, new_owner, new_vnode = _new_points(
+            labels, grow, [current[i] for i in grow], [targets[i] for i in grow], config
+        )
+        perm = _sort_new(new_pos, new_lo, config.keybits)
+        new_pos, new_owner, new_vnode = new_pos[perm], new_owner[perm], new_vnode[perm]
+        new_lo = None if new_lo is None else new_lo[perm]
+        if not len(pos):
+            pos, lo, owner, vnode = new_pos, new_lo, new_owner, new_vnode
+        else:
+            at = np.searchsorted(pos, new_pos, side="left")
+            pos = np.insert(pos, at, new_pos)
+            owner = np.insert(owner, at, new_owner)
+            vnode = np.insert(vnode, at, new_vnode)
+            lo = None if lo is None else np.insert(lo, at, new_lo)
+            # Where a new point equals an old one, restore the collision order.
+            placed = at + np.arange(len(at))
+            before = pos[np.maximum(placed - 1, 0)] == pos[placed]
+            after = pos[np.minimum(placed + 1, len(pos) - 1)] == pos[placed]
+            touched = placed[(before & (placed > 0)) | (after & (placed < len(pos) - 1))]
+            if len(touched):
+                _fix_runs(pos, lo, owner, vnode, touched, config, labels)
+    return State(names, weights, labels, targets, pos, lo, owner, vnode, config)
+
+
