@@ -261,11 +261,43 @@ class _Router:
     def __deepcopy__(self, memo):
         return self.copy()
 
+    def _lookup_many(self, keys: Any, kernel: Any) -> np.ndarray:
+        """Hash every key once, then ``kernel(state, hashes, out)`` fills the int32 node
+        indices (of the state read once, so a concurrent change is never half seen)."""
+        state = self._state
+        hashes = _hashes(keys, self._algorithm)
+        out = np.empty(len(hashes), dtype=np.int32)
+        if len(hashes):
+            if not state.names:
+                raise empty_router_error(self._kind)
+            kernel(state, hashes, out)
+        return out
+
     def _index(self, name: Any) -> int:
         try:
             return self._state.where[name]
         except (KeyError, TypeError):
             raise KeyError(f"node {name!r} is not in the {self._kind}") from None
+
+
+# --------------------------------------------------------------------------- batch kernels
+# Each takes (state, hashes, out); looked up on the selector at call time.
+
+
+def _memento_many(state: Any, hashes: np.ndarray, out: np.ndarray) -> None:
+    if not state.removed:
+        # Buckets 0..size-1 all work and bucket b is node b: plain jump.
+        _routers.jump_many(hashes, state.size, out)
+    else:
+        _routers.memento_many(hashes, state.size, state.replacer, state.index, out)
+
+
+def _rendezvous_many(state: Any, hashes: np.ndarray, out: np.ndarray) -> None:
+    _routers.rendezvous_many(hashes, state.seeds, state.inv_weights, out)
+
+
+def _maglev_many(state: Any, hashes: np.ndarray, out: np.ndarray) -> None:
+    _routers.maglev_many(hashes, state.table, out)
 
 
 # --------------------------------------------------------------------------- memento
@@ -372,7 +404,7 @@ class MementoRouter(_Router):
         """
         state = self._state
         if not state.names:
-            raise empty_router_error("memento router")
+            raise empty_router_error(self._kind)
         h = hash_key(key, self._algorithm)
         if not state.removed:
             return state.names[_routers.jump_one(h, state.size)]
@@ -382,19 +414,7 @@ class MementoRouter(_Router):
 
     def lookup_many(self, keys: Any) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array."""
-        state = self._state
-        hashes = _hashes(keys, self._algorithm)
-        out = np.empty(len(hashes), dtype=np.int32)
-        if not len(hashes):
-            return out
-        if not state.names:
-            raise empty_router_error("memento router")
-        if not state.removed:
-            # Buckets 0..size-1 all work and bucket b is node b: plain jump.
-            _routers.jump_many(hashes, state.size, out)
-        else:
-            _routers.memento_many(hashes, state.size, state.replacer, state.index, out)
-        return out
+        return self._lookup_many(keys, _memento_many)
 
     def add(self, name: Any) -> None:
         """Add node ``name`` in the most recently removed bucket, or in a new last one."""
@@ -638,7 +658,7 @@ class Rendezvous(_WeightedRouter):
         """
         state = self._state
         if not state.names:
-            raise empty_router_error("rendezvous router")
+            raise empty_router_error(self._kind)
         out = np.empty(1, dtype=np.int32)
         _routers.rendezvous_many(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, out)
         return state.names[out[0]]
@@ -649,15 +669,7 @@ class Rendezvous(_WeightedRouter):
         Each key is hashed once; all nodes are scored in the compiled twin with the GIL
         released.
         """
-        state = self._state
-        hashes = _hashes(keys, self._algorithm)
-        out = np.empty(len(hashes), dtype=np.int32)
-        if not len(hashes):
-            return out
-        if not state.names:
-            raise empty_router_error("rendezvous router")
-        _routers.rendezvous_many(hashes, state.seeds, state.inv_weights, out)
-        return out
+        return self._lookup_many(keys, _rendezvous_many)
 
     def scores(self, key: Any) -> np.ndarray:
         """Every node's score ``-w_i / ln(u)`` for ``key`` (float64, aligned with :attr:`nodes`).
@@ -718,7 +730,7 @@ class Rendezvous(_WeightedRouter):
         if not len(hashes):
             return out
         if not state.names:
-            raise empty_router_error("rendezvous router")
+            raise empty_router_error(self._kind)
         total = int(np.maximum(remaining, 0).sum())
         if total < len(hashes):
             raise ValueError(f"the nodes can take {total} keys in all, fewer than {len(hashes)}")
@@ -863,20 +875,12 @@ class Maglev(_WeightedRouter):
         """
         state = self._state
         if not state.names:
-            raise empty_router_error("maglev router")
+            raise empty_router_error(self._kind)
         return state.names[state.table[hash_key(key, self._algorithm) % self._table_size]]
 
     def lookup_many(self, keys: Any) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array (one gather)."""
-        state = self._state
-        hashes = _hashes(keys, self._algorithm)
-        out = np.empty(len(hashes), dtype=np.int32)
-        if not len(hashes):
-            return out
-        if not state.names:
-            raise empty_router_error("maglev router")
-        _routers.maglev_many(hashes, state.table, out)
-        return out
+        return self._lookup_many(keys, _maglev_many)
 
     def __getstate__(self) -> dict:
         return {**super().__getstate__(), "table_size": self._table_size}
