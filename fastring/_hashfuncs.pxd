@@ -749,6 +749,17 @@ cdef inline uint32_t md5_32_u64(uint64_t v) noexcept nogil:
     return md5_32(buf, 8)
 
 
+# ---------------------------------------------------------------- byte order
+
+cdef inline uint64_t read_be64(const uint8_t* d) noexcept nogil:
+    """Big-endian uint64 at d (uhashring reads an md5 digest as one big integer)."""
+    cdef uint64_t v = 0
+    cdef int i
+    for i in range(8):
+        v = (v << 8) | d[i]
+    return v
+
+
 # ---------------------------------------------------------------- SplitMix64
 
 cdef inline uint64_t mix64(uint64_t z) noexcept nogil:

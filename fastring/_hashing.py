@@ -13,6 +13,9 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
         hash_packed,
         hash_uint64,
         hash_views,
+        md5_strings,
+        vnode_hashes,
+        vnode_md5,
     )
 else:
     from ._hashing_c import (  # type: ignore[no-redef]
@@ -23,6 +26,20 @@ else:
         hash_packed,
         hash_uint64,
         hash_views,
+        md5_strings,
+        vnode_hashes,
+        vnode_md5,
     )
 
-__all__ = ["ALGORITHM_TABLE", "hash_bytes", "hash_fixed", "hash_objects", "hash_packed", "hash_uint64", "hash_views"]
+__all__ = [
+    "ALGORITHM_TABLE",
+    "hash_bytes",
+    "hash_fixed",
+    "hash_objects",
+    "hash_packed",
+    "hash_uint64",
+    "hash_views",
+    "md5_strings",
+    "vnode_hashes",
+    "vnode_md5",
+]

@@ -27,6 +27,8 @@ from fastring._keycontract cimport (
     PyBytes_AS_STRING,
     PyBytes_CheckExact,
     PyBytes_GET_SIZE,
+    PyErr_Clear,
+    PyUnicode_AsUTF8AndSize,
     key_fast,
     key_slow,
 )
@@ -45,6 +47,8 @@ from fastring._hashfuncs cimport (
     hash_u64,
     md5_32,
     md5_32_u64,
+    md5_digest,
+    read_be64,
     murmur3_32,
     murmur3_32_u64,
     murmur3_64,
@@ -77,6 +81,9 @@ __all__ = [
     "hash_packed",
     "hash_uint64",
     "hash_views",
+    "md5_strings",
+    "vnode_hashes",
+    "vnode_md5",
 ]
 
 cdef const uint8_t* _EMPTY = <const uint8_t*>b""
@@ -656,3 +663,140 @@ def hash_objects(items not None, int algo, uint64_t seed, out):
     finally:
         if not is_list:
             PyBuffer_Release(&view)
+
+
+# ---------------------------------------------------------------- ring points
+# The texts a ring hashes for its points: ``prefix + str(v)`` for a node's vnodes v.
+
+cdef inline Py_ssize_t _decimal(uint8_t* p, uint64_t v) noexcept nogil:
+    """Write v in decimal at p (no sign, no NUL); return the digit count (at most 20)."""
+    cdef uint8_t tmp[24]
+    cdef Py_ssize_t k = 0
+    cdef Py_ssize_t i
+    while True:
+        tmp[k] = <uint8_t>(48 + v % 10)
+        k += 1
+        v //= 10
+        if v == 0:
+            break
+    for i in range(k):
+        p[i] = tmp[k - 1 - i]
+    return k
+
+
+cdef Py_ssize_t _vnodes(list prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
+                        int algo, uint64_t seed, uint64_t* hashes, uint8_t* digests,
+                        Py_ssize_t out_items) except -1:
+    """Hash (``hashes``) or md5-digest (``digests``, 16 bytes each) ``prefixes[k] +
+    str(v)`` for v in range(starts[k], stops[k]), every k in order. ``out_items`` is
+    the room in the output; the vnode count must equal it."""
+    cdef Py_ssize_t m = len(prefixes)
+    cdef Py_ssize_t total = 0, longest = 0, k, plen, w, i = 0
+    cdef const char** ptrs = NULL
+    cdef Py_ssize_t* lens = NULL
+    cdef uint8_t* buf = NULL
+    # Why a tuple: it holds every prefix while the GIL is released.
+    cdef tuple held = tuple(prefixes)
+    if starts.shape[0] != m or stops.shape[0] != m:
+        raise ValueError("starts and stops must hold one value per prefix")
+    try:
+        ptrs = <const char**>PyMem_Malloc((m + 1) * sizeof(char*))
+        lens = <Py_ssize_t*>PyMem_Malloc((m + 1) * sizeof(Py_ssize_t))
+        if ptrs == NULL or lens == NULL:
+            raise MemoryError()
+        for k in range(m):
+            prefix = held[k]
+            if type(prefix) is not bytes:
+                raise TypeError(f"prefix {k} is not bytes")
+            if not 0 <= starts[k] <= stops[k]:
+                raise ValueError(f"vnode range {k} is not 0 <= start <= stop")
+            ptrs[k] = PyBytes_AS_STRING(<PyObject*>prefix)
+            lens[k] = PyBytes_GET_SIZE(<PyObject*>prefix)
+            longest = max(longest, lens[k])
+            total += stops[k] - starts[k]
+        if total != out_items:
+            raise ValueError(f"out must hold {total} results")
+        buf = <uint8_t*>PyMem_Malloc(longest + 24)  # a prefix and up to 20 digits
+        if buf == NULL:
+            raise MemoryError()
+        with nogil:
+            for k in range(m):
+                plen = lens[k]
+                memcpy(buf, ptrs[k], plen)
+                for w in range(starts[k], stops[k]):
+                    if digests != NULL:
+                        md5_digest(buf, plen + _decimal(buf + plen, <uint64_t>w), digests + 16 * i)
+                    else:
+                        hashes[i] = _c_hash_bytes(buf, plen + _decimal(buf + plen, <uint64_t>w), algo, seed)
+                    i += 1
+    finally:
+        PyMem_Free(buf)
+        PyMem_Free(ptrs)
+        PyMem_Free(lens)
+    return 0
+
+
+def vnode_hashes(list prefixes not None, const int64_t[::1] starts, const int64_t[::1] stops,
+                 int algo, uint64_t seed, uint64_t[::1] out):
+    """Hash ``prefixes[k] + str(v)`` (UTF-8) for v in range(starts[k], stops[k]), for
+    every k in order, into ``out`` (one hash per vnode, concatenated)."""
+    _check_algo(algo)
+    _vnodes(prefixes, starts, stops, algo, seed, &out[0] if out.shape[0] else NULL, NULL, out.shape[0])
+    return out
+
+
+def vnode_md5(list prefixes not None, const int64_t[::1] starts, const int64_t[::1] stops,
+              uint8_t[::1] out):
+    """The 16-byte md5 digest of ``prefixes[k] + str(v)`` (UTF-8) for v in
+    range(starts[k], stops[k]), for every k in order, into ``out`` (concatenated)."""
+    cdef uint8_t scratch[16]
+    if out.shape[0] % 16:
+        raise ValueError("out must hold 16 bytes per vnode")
+    _vnodes(prefixes, starts, stops, 0, 0, NULL, &out[0] if out.shape[0] else scratch, out.shape[0] // 16)
+    return out
+
+
+def md5_strings(list items not None, uint64_t[::1] hi, uint64_t[::1] lo):
+    """hi[i], lo[i] = md5(items[i].encode()) read as one big-endian 128-bit integer.
+
+    ``items`` holds only ``str`` (uhashring hashes ``str(key)``).
+    """
+    cdef Py_ssize_t n = len(items)
+    cdef Py_ssize_t i
+    cdef Py_ssize_t length
+    cdef const char* p
+    cdef const char** ptrs
+    cdef Py_ssize_t* lens
+    cdef uint8_t digest[16]
+    cdef tuple held
+    if hi.shape[0] != n or lo.shape[0] != n:
+        raise ValueError("hi and lo must hold one word per item")
+    # Why a tuple: it holds a reference to every str, so the UTF-8 buffers we point
+    # at stay alive while the GIL is released, even if the caller's list changes.
+    held = tuple(items)
+    ptrs = <const char**>PyMem_Malloc((n + 1) * sizeof(char*))
+    lens = <Py_ssize_t*>PyMem_Malloc((n + 1) * sizeof(Py_ssize_t))
+    if ptrs == NULL or lens == NULL:
+        PyMem_Free(ptrs)
+        PyMem_Free(lens)
+        raise MemoryError()
+    try:
+        for i in range(n):
+            item = held[i]
+            if type(item) is not str:
+                raise TypeError(f"item {i} is not a str")
+            p = PyUnicode_AsUTF8AndSize(<PyObject*>item, &length)
+            if p == NULL:
+                PyErr_Clear()
+                key_slow(item, i)  # raises the key contract's error naming position i
+            ptrs[i] = p
+            lens[i] = length
+        with nogil:
+            for i in range(n):
+                md5_digest(<const uint8_t*>ptrs[i], lens[i], digest)
+                hi[i] = read_be64(digest)
+                lo[i] = read_be64(digest + 8)
+    finally:
+        PyMem_Free(ptrs)
+        PyMem_Free(lens)
+    return hi, lo

@@ -7,6 +7,7 @@ NumPy ``uint64`` arrays, whose arithmetic wraps modulo 2**64 by itself.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 
 import numpy as np
@@ -39,6 +40,7 @@ from ._hashfuncs_py import (
     XXH64,
     md5_32,
 )
+from ._keycontract_py import key_bytes
 
 __all__ = [
     "ALGORITHM_TABLE",
@@ -48,6 +50,9 @@ __all__ = [
     "hash_packed",
     "hash_uint64",
     "hash_views",
+    "md5_strings",
+    "vnode_hashes",
+    "vnode_md5",
 ]
 
 # ---------------------------------------------------------------------------
@@ -372,8 +377,6 @@ def hash_objects(items, algo, seed, out):
     Every key is converted before anything is written (the compiled twin may
     write part of ``out`` before an error; ``hash_keys`` guards callers' arrays).
     """
-    from ._keycontract_py import key_bytes
-
     if isinstance(items, np.ndarray) and items.dtype == object and items.ndim == 1 and items.flags.c_contiguous:
         items = items.tolist()  # the very objects, in order
     if not isinstance(items, list):
@@ -398,3 +401,67 @@ def hash_objects(items, algo, seed, out):
         else:
             append(key_bytes(obj, i))
     _write(out, [fn(k, seed) for k in keys])
+
+
+# ---------------------------------------------------------------- ring points
+# The texts a ring hashes for its points: ``prefix + str(v)`` for a node's vnodes v.
+
+
+def _md5(data: bytes) -> bytes:
+    return hashlib.md5(data, usedforsecurity=False).digest()
+
+
+def _vnode_texts(prefixes, starts, stops):
+    if len(starts) != len(prefixes) or len(stops) != len(prefixes):
+        raise ValueError("starts and stops must hold one value per prefix")
+    texts = []
+    for k, (prefix, start, stop) in enumerate(zip(prefixes, np.asarray(starts).tolist(), np.asarray(stops).tolist())):
+        if type(prefix) is not bytes:
+            raise TypeError(f"prefix {k} is not bytes")
+        if not 0 <= start <= stop:
+            raise ValueError(f"vnode range {k} is not 0 <= start <= stop")
+        texts.extend(prefix + b"%d" % w for w in range(start, stop))
+    return texts
+
+
+def vnode_hashes(prefixes, starts, stops, algo, seed, out):
+    """Hash ``prefixes[k] + str(v)`` (UTF-8) for v in range(starts[k], stops[k]), for
+    every k in order, into ``out`` (one hash per vnode, concatenated)."""
+    texts = _vnode_texts(prefixes, starts, stops)
+    if len(out) != len(texts):
+        raise ValueError(f"out must hold {len(texts)} hashes")
+    fn = _scalar_for(algo)
+    if texts:
+        out[:] = np.array([fn(t, seed) for t in texts], dtype=np.uint64)
+    return out
+
+
+def vnode_md5(prefixes, starts, stops, out):
+    """The 16-byte md5 digest of ``prefixes[k] + str(v)`` (UTF-8) for v in
+    range(starts[k], stops[k]), for every k in order, into ``out`` (concatenated)."""
+    texts = _vnode_texts(prefixes, starts, stops)
+    if len(out) != 16 * len(texts):
+        raise ValueError(f"out must hold 16 * {len(texts)} bytes")
+    if texts:
+        out[:] = np.frombuffer(b"".join(_md5(t) for t in texts), dtype=np.uint8)
+    return out
+
+
+def md5_strings(items, hi, lo):
+    """hi[i], lo[i] = md5(items[i].encode()) read as one big-endian 128-bit integer.
+
+    ``items`` holds only ``str``.
+    """
+    n = len(items)
+    if len(hi) != n or len(lo) != n:
+        raise ValueError("hi and lo must hold one word per item")
+    digests = []
+    for i, item in enumerate(items):
+        if type(item) is not str:
+            raise TypeError(f"item {i} is not a str")
+        digests.append(_md5(key_bytes(item, i)))
+    if n:
+        words = np.frombuffer(b"".join(digests), dtype=">u8").reshape(n, 2)
+        hi[:] = words[:, 0]
+        lo[:] = words[:, 1]
+    return hi, lo

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 from ._implementation import IMPLEMENTATION
 
 if TYPE_CHECKING or IMPLEMENTATION == "python":
-    from ._ring_py import RING_MODES, RingIndex, md5_strings, vnode_hashes, vnode_md5
+    from ._ring_py import RING_MODES, RingIndex
 else:
-    from ._ring_c import RING_MODES, RingIndex, md5_strings, vnode_hashes, vnode_md5  # type: ignore[no-redef]
+    from ._ring_c import RING_MODES, RingIndex  # type: ignore[no-redef]
 
-__all__ = ["RING_MODES", "RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
+__all__ = ["RING_MODES", "RingIndex"]

@@ -21,13 +21,11 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from fastring._hashfuncs cimport ALGO_XXH64, hash_bytes, hash_u64, md5_32, md5_digest, xxh64_u64
+from fastring._hashfuncs cimport ALGO_XXH64, hash_bytes, hash_u64, md5_32, md5_digest, read_be64, xxh64_u64
 
 from fastring._keycontract cimport KEY_BITS, KEY_SLOW, key_fast, key_slow
 
-from fastring._keycontract_py import key_bytes
-
-__all__ = ["RING_MODES", "RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
+__all__ = ["RING_MODES", "RingIndex"]
 
 # Key hashing modes. ring.py takes their numbers from RING_MODES below.
 cdef enum:
@@ -45,22 +43,6 @@ ctypedef fused hash_t:
 
 
 # ---------------------------------------------------------------- helpers
-
-cdef inline Py_ssize_t _decimal(uint8_t* p, uint64_t v) noexcept nogil:
-    """Write v in decimal at p (no sign, no NUL); return the digit count."""
-    cdef uint8_t tmp[24]
-    cdef Py_ssize_t k = 0
-    cdef Py_ssize_t i
-    while True:
-        tmp[k] = <uint8_t>(48 + v % 10)
-        k += 1
-        v //= 10
-        if v == 0:
-            break
-    for i in range(k):
-        p[i] = tmp[k - 1 - i]
-    return k
-
 
 cdef inline void _find_many_u64(const uint64_t* values, Py_ssize_t n, int algo,
                                 uint64_t seed, const uint64_t* pos, const uint32_t* table,
@@ -99,15 +81,6 @@ cdef inline void _find_many_u64(const uint64_t* values, Py_ssize_t n, int algo,
     while i < n:
         out[i] = owner[_find(pos, table, last, shift, depth, hash_u64(values[i], algo, seed))]
         i += 1
-
-
-cdef inline uint64_t _be64(const uint8_t* d) noexcept nogil:
-    """Big-endian uint64 at d (uhashring reads the md5 digest as one big integer)."""
-    cdef uint64_t v = 0
-    cdef int i
-    for i in range(8):
-        v = (v << 8) | d[i]
-    return v
 
 
 cdef inline Py_ssize_t _find(const uint64_t* pos, const uint32_t* table, uint64_t last,
@@ -186,155 +159,6 @@ cdef inline Py_ssize_t _find_wide(const uint64_t* pos, const uint64_t* low,
         j = base + step - 1
         base += step * ((pos[j] < h) | ((pos[j] == h) & (low[j] <= l)))
     return base
-
-
-cdef object _utf8_error(object text, object position=None):
-    """The key contract's error for a str without a UTF-8 encoding."""
-    key_bytes(text, position)  # raises ValueError naming the problem
-    return ValueError("key is a str that is not valid Unicode")  # pragma: no cover
-
-
-# ---------------------------------------------------------------- point kernels
-
-cdef int _prefixes(tuple prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
-                   const char** ptrs, Py_ssize_t* lens, Py_ssize_t* total,
-                   Py_ssize_t* longest) except -1:
-    """Check the vnode ranges; collect each prefix's bytes and the number of vnodes."""
-    cdef Py_ssize_t i
-    total[0] = 0
-    longest[0] = 0
-    for i in range(len(prefixes)):
-        prefix = prefixes[i]
-        if type(prefix) is not bytes:
-            raise TypeError(f"prefix {i} is not bytes")
-        if not 0 <= starts[i] <= stops[i]:
-            raise ValueError(f"vnode range {i} is not 0 <= start <= stop")
-        ptrs[i] = PyBytes_AS_STRING(prefix)
-        lens[i] = PyBytes_GET_SIZE(prefix)
-        longest[0] = max(longest[0], lens[i])
-        total[0] += stops[i] - starts[i]
-    return 0
-
-
-def vnode_hashes(list prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
-                 int algo, uint64_t seed, uint64_t[::1] out):
-    """Hash ``prefixes[k] + str(v)`` (UTF-8) for v in range(starts[k], stops[k]), for
-    every k in order, into ``out`` (one hash per vnode, concatenated)."""
-    cdef Py_ssize_t m = len(prefixes)
-    cdef Py_ssize_t total, longest, k, plen, w, i = 0
-    cdef const char** ptrs
-    cdef Py_ssize_t* lens
-    cdef uint8_t* buf = NULL
-    # Why a tuple: it holds every prefix while the GIL is released.
-    cdef tuple held = tuple(prefixes)
-    if starts.shape[0] != m or stops.shape[0] != m:
-        raise ValueError("starts and stops must hold one value per prefix")
-    ptrs = <const char**>PyMem_Malloc((m + 1) * sizeof(char*))
-    lens = <Py_ssize_t*>PyMem_Malloc((m + 1) * sizeof(Py_ssize_t))
-    try:
-        if ptrs == NULL or lens == NULL:
-            raise MemoryError()
-        _prefixes(held, starts, stops, ptrs, lens, &total, &longest)
-        if out.shape[0] != total:
-            raise ValueError(f"out must hold {total} hashes")
-        buf = <uint8_t*>PyMem_Malloc(longest + 24)
-        if buf == NULL:
-            raise MemoryError()
-        with nogil:
-            for k in range(m):
-                plen = lens[k]
-                memcpy(buf, ptrs[k], plen)
-                for w in range(starts[k], stops[k]):
-                    out[i] = hash_bytes(buf, plen + _decimal(buf + plen, <uint64_t>w), algo, seed)
-                    i += 1
-    finally:
-        PyMem_Free(buf)
-        PyMem_Free(ptrs)
-        PyMem_Free(lens)
-    return out
-
-
-def vnode_md5(list prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
-              uint8_t[::1] out):
-    """The 16-byte md5 digest of ``prefixes[k] + str(v)`` (UTF-8) for v in
-    range(starts[k], stops[k]), for every k in order, into ``out`` (concatenated)."""
-    cdef Py_ssize_t m = len(prefixes)
-    cdef Py_ssize_t total, longest, k, plen, w, i = 0
-    cdef const char** ptrs
-    cdef Py_ssize_t* lens
-    cdef uint8_t* buf = NULL
-    cdef tuple held = tuple(prefixes)
-    if starts.shape[0] != m or stops.shape[0] != m:
-        raise ValueError("starts and stops must hold one value per prefix")
-    ptrs = <const char**>PyMem_Malloc((m + 1) * sizeof(char*))
-    lens = <Py_ssize_t*>PyMem_Malloc((m + 1) * sizeof(Py_ssize_t))
-    try:
-        if ptrs == NULL or lens == NULL:
-            raise MemoryError()
-        _prefixes(held, starts, stops, ptrs, lens, &total, &longest)
-        if out.shape[0] != 16 * total:
-            raise ValueError(f"out must hold 16 * {total} bytes")
-        buf = <uint8_t*>PyMem_Malloc(longest + 24)
-        if buf == NULL:
-            raise MemoryError()
-        with nogil:
-            for k in range(m):
-                plen = lens[k]
-                memcpy(buf, ptrs[k], plen)
-                for w in range(starts[k], stops[k]):
-                    md5_digest(buf, plen + _decimal(buf + plen, <uint64_t>w), &out[16 * i])
-                    i += 1
-    finally:
-        PyMem_Free(buf)
-        PyMem_Free(ptrs)
-        PyMem_Free(lens)
-    return out
-
-
-def md5_strings(list items, uint64_t[::1] hi, uint64_t[::1] lo):
-    """hi[i], lo[i] = md5(items[i].encode()) read as one big-endian 128-bit integer.
-
-    ``items`` holds only ``str``.
-    """
-    cdef Py_ssize_t n = len(items)
-    cdef Py_ssize_t i
-    cdef Py_ssize_t length
-    cdef const char* p
-    cdef const char** ptrs
-    cdef Py_ssize_t* lens
-    cdef uint8_t digest[16]
-    cdef tuple held
-    if hi.shape[0] != n or lo.shape[0] != n:
-        raise ValueError("hi and lo must hold one word per item")
-    # Why a tuple: it holds a reference to every str, so the UTF-8 buffers we point
-    # at stay alive while the GIL is released, even if the caller's list changes.
-    held = tuple(items)
-    ptrs = <const char**>PyMem_Malloc((n + 1) * sizeof(char*))
-    lens = <Py_ssize_t*>PyMem_Malloc((n + 1) * sizeof(Py_ssize_t))
-    if ptrs == NULL or lens == NULL:
-        PyMem_Free(ptrs)
-        PyMem_Free(lens)
-        raise MemoryError()
-    try:
-        for i in range(n):
-            item = held[i]
-            if type(item) is not str:
-                raise TypeError(f"item {i} is not a str")
-            try:
-                p = PyUnicode_AsUTF8AndSize(item, &length)
-            except UnicodeEncodeError:
-                raise _utf8_error(item, i) from None
-            ptrs[i] = p
-            lens[i] = length
-        with nogil:
-            for i in range(n):
-                md5_digest(<const uint8_t*>ptrs[i], lens[i], digest)
-                hi[i] = _be64(digest)
-                lo[i] = _be64(digest + 8)
-    finally:
-        PyMem_Free(ptrs)
-        PyMem_Free(lens)
-    return hi, lo
 
 
 # ---------------------------------------------------------------- the index
@@ -449,13 +273,14 @@ cdef class RingIndex:
         try:
             p = PyUnicode_AsUTF8AndSize(text, &n)
         except UnicodeEncodeError:
-            raise _utf8_error(text) from None
+            key_slow(text, None)  # raises the key contract's ValueError
+            raise
         if self.mode == MODE_KETAMA:
             h[0] = md5_32(<const uint8_t*>p, n)
         else:
             md5_digest(<const uint8_t*>p, n, digest)
-            h[0] = _be64(digest)
-            l[0] = _be64(digest + 8)
+            h[0] = read_be64(digest)
+            l[0] = read_be64(digest + 8)
         return 0
 
     cdef Py_ssize_t _entry(self, object key) except -1:

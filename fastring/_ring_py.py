@@ -17,7 +17,7 @@ from . import _hashing_py
 from ._hashfuncs_py import _SCALAR, ALGORITHM_TABLE
 from ._keycontract_py import key_bytes
 
-__all__ = ["RING_MODES", "RingIndex", "md5_strings", "vnode_hashes", "vnode_md5"]
+__all__ = ["RING_MODES", "RingIndex"]
 
 # Key hashing modes, by name (see _ring_c.pyx); ring.py takes their numbers from here.
 RING_MODES = {"hash": 0, "ketama": 1, "uhashring": 2}
@@ -42,62 +42,6 @@ def _utf8(text: str, position: int | None = None) -> bytes:
 
 
 # ---------------------------------------------------------------- point kernels
-
-
-def _vnode_texts(prefixes, starts, stops):
-    if len(starts) != len(prefixes) or len(stops) != len(prefixes):
-        raise ValueError("starts and stops must hold one value per prefix")
-    texts = []
-    for k, (prefix, start, stop) in enumerate(zip(prefixes, np.asarray(starts).tolist(), np.asarray(stops).tolist())):
-        if type(prefix) is not bytes:
-            raise TypeError(f"prefix {k} is not bytes")
-        if not 0 <= start <= stop:
-            raise ValueError(f"vnode range {k} is not 0 <= start <= stop")
-        texts.extend(prefix + b"%d" % w for w in range(start, stop))
-    return texts
-
-
-def vnode_hashes(prefixes, starts, stops, algo, seed, out):
-    """Hash ``prefixes[k] + str(v)`` (UTF-8) for v in range(starts[k], stops[k]), for
-    every k in order, into ``out`` (one hash per vnode, concatenated)."""
-    texts = _vnode_texts(prefixes, starts, stops)
-    if len(out) != len(texts):
-        raise ValueError(f"out must hold {len(texts)} hashes")
-    fn = _SCALAR[algo]
-    if texts:
-        out[:] = np.array([fn(t, seed) for t in texts], dtype=np.uint64)
-    return out
-
-
-def vnode_md5(prefixes, starts, stops, out):
-    """The 16-byte md5 digest of ``prefixes[k] + str(v)`` (UTF-8) for v in
-    range(starts[k], stops[k]), for every k in order, into ``out`` (concatenated)."""
-    texts = _vnode_texts(prefixes, starts, stops)
-    if len(out) != 16 * len(texts):
-        raise ValueError(f"out must hold 16 * {len(texts)} bytes")
-    if texts:
-        out[:] = np.frombuffer(b"".join(_md5(t) for t in texts), dtype=np.uint8)
-    return out
-
-
-def md5_strings(items, hi, lo):
-    """hi[i], lo[i] = md5(items[i].encode()) read as one big-endian 128-bit integer.
-
-    ``items`` holds only ``str``.
-    """
-    n = len(items)
-    if len(hi) != n or len(lo) != n:
-        raise ValueError("hi and lo must hold one word per item")
-    digests = []
-    for i, item in enumerate(items):
-        if type(item) is not str:
-            raise TypeError(f"item {i} is not a str")
-        digests.append(_md5(_utf8(item, i)))
-    if n:
-        words = np.frombuffer(b"".join(digests), dtype=">u8").reshape(n, 2)
-        hi[:] = words[:, 0]
-        lo[:] = words[:, 1]
-    return hi, lo
 
 
 # ---------------------------------------------------------------- the index

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _ring
+from . import _hashing, _ring
 from ._params import frozen
 
 MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
@@ -122,10 +122,10 @@ def _new_points(labels, nodes, starts, stops, config: Config):
     owner = np.repeat(np.asarray(nodes, dtype=np.int32), counts)
     if config.mode == MODE_HASH:
         pos = np.empty(total, dtype=np.uint64)
-        _ring.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
+        _hashing.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
         return pos, None, owner, vnode
     digests = np.empty(16 * total, dtype=np.uint8)
-    _ring.vnode_md5(prefixes, starts, stops, digests)
+    _hashing.vnode_md5(prefixes, starts, stops, digests)
     if config.mode == MODE_KETAMA:
         # uhashring's ketama hashi(name-w, replica=i): digest bytes 4i..4i+3, little-endian.
         pos = digests.view("<u4").astype(np.uint64)

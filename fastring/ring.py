@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _ring
+from . import _hashing, _ring
 from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys
 from ._keys import as_key_batch
 from ._params import (
@@ -479,7 +479,7 @@ def _md5_hashes(keys: Any) -> tuple[np.ndarray, np.ndarray]:
     texts = _compat_texts(keys)
     hi = np.empty(len(texts), dtype=np.uint64)
     lo = np.empty(len(texts), dtype=np.uint64)
-    _ring.md5_strings(texts, hi, lo)
+    _hashing.md5_strings(texts, hi, lo)
     return hi, lo
 
 

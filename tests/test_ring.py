@@ -290,18 +290,18 @@ def test_incremental_changes_equal_a_fresh_build(twin, compat):
 
 @pytest.mark.parametrize("compat", [None, "uhashring", "ketama"])
 def test_add_and_remove_hash_only_the_changed_points(twin, compat, monkeypatch):
-    from fastring import _ring
+    from fastring import _hashing
 
     ring = HashRing([f"n{i}" for i in range(10)], compat=compat)
     calls = []
     for name in ("vnode_hashes", "vnode_md5"):
-        original = getattr(_ring, name)
+        original = getattr(_hashing, name)
 
         def spy(prefixes, starts, stops, *rest, _original=original):
             calls.append((list(prefixes), list(starts), list(stops)))
             return _original(prefixes, starts, stops, *rest)
 
-        monkeypatch.setattr(_ring, name, spy)
+        monkeypatch.setattr(_hashing, name, spy)
     ring.add("extra")
     assert calls == [([b"extra-"], [0], [ring.vnodes])]
     calls.clear()
@@ -662,7 +662,7 @@ utf8 = st.characters(blacklist_categories=("Cs",))  # no lone surrogates
     st.lists(st.text(alphabet=utf8, max_size=40), max_size=10),
 )
 def test_point_kernels_parity(compiled, labels, ranges, algo, texts):
-    c, p = compiled["ring"]
+    c, p = compiled["hashing"]
     prefixes = [f"{label}-".encode("utf-8") for label in labels]
     starts = np.array([r[0] for r in ranges[: len(prefixes)]], dtype=np.int64)
     stops = starts + np.array([r[1] for r in ranges[: len(prefixes)]], dtype=np.int64)
