@@ -7,9 +7,10 @@ inconsistent offsets, because a mistake there would read or write out of bounds.
 
 ``out`` is a 1-D C-contiguous writable array: uint64 for the 64-bit algorithms,
 uint32 for murmur3_32 and md5_32 (anything else is a ValueError). The array
-kernels (uint64, packed, fixed) hash without the GIL; ``hash_objects`` hashes
-each key while it holds the GIL (see ``_objects`` for why) and releases it for
-the final copy into ``out``.
+kernels (uint64, packed, views, fixed, vnodes) hash without the GIL;
+``hash_objects`` hashes each key while it holds the GIL and writes straight into
+``out`` (see the note above ``_list_objects`` for why one pass beats two).
+Python objects become bytes by the key contract (``_keycontract.pxd``).
 """
 
 cimport cython
