@@ -126,28 +126,27 @@ def test_route_default_mode_routes_each_line_as_bytes():
     assert result.stdout.decode().split() == [ring.lookup(k) for k in (b"ok", b"fine", b"\xff")]
 
 
-def test_ctrl_c_exits_130_without_a_traceback(monkeypatch, capsys):
+def info_raising(monkeypatch, error):
+    """fastring.cli whose ``info`` command raises ``error``."""
     import fastring.cli as cli
 
-    def interrupted(args):
-        raise KeyboardInterrupt
+    def run(args):
+        raise error
 
     parser = cli.build_parser()
     monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=interrupted)
+    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=run)
+    return cli
+
+
+def test_ctrl_c_exits_130_without_a_traceback(monkeypatch, capsys):
+    cli = info_raising(monkeypatch, KeyboardInterrupt)
     assert cli.main(["info"]) == 130
     assert "Traceback" not in capsys.readouterr().err
 
 
 def test_out_of_memory_is_a_one_line_error(monkeypatch, capsys):
-    import fastring.cli as cli
-
-    def exhausted(args):
-        raise MemoryError
-
-    parser = cli.build_parser()
-    monkeypatch.setattr(cli, "build_parser", lambda: parser)
-    parser._subparsers._group_actions[0].choices["info"].set_defaults(run=exhausted)
+    cli = info_raising(monkeypatch, MemoryError)
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["info"])
     assert exit_info.value.code == 2
