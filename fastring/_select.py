@@ -8,6 +8,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._select_py import (
         SWRR_ROW_NAMES,
         alias_build,
+        alias_pick,
         alias_sample,
         least_loaded,
         swrr_next,
@@ -17,10 +18,11 @@ else:
     from ._select_c import (  # type: ignore[no-redef]
         SWRR_ROW_NAMES,
         alias_build,
+        alias_pick,
         alias_sample,
         least_loaded,
         swrr_next,
         swrr_next_many,
     )
 
-__all__ = ["SWRR_ROW_NAMES", "alias_build", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]
+__all__ = ["SWRR_ROW_NAMES", "alias_build", "alias_pick", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]

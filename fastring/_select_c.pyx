@@ -21,6 +21,7 @@ from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
 __all__ = [
     "SWRR_ROW_NAMES",
     "alias_build",
+    "alias_pick",
     "alias_sample",
     "least_loaded",
     "swrr_next",
@@ -158,33 +159,49 @@ def alias_build(const double[::1] weights, uint64_t[::1] threshold, int64_t[::1]
         PyMem_Free(large)
 
 
-def alias_sample(const uint64_t[::1] threshold, const int64_t[::1] alias, uint64_t seed, int64_t[::1] out):
-    """Fill ``out`` with alias draws from the SplitMix64 stream keyed by ``seed``.
+cdef inline int64_t _alias_draw(const uint64_t* threshold, const int64_t* alias, uint64_t m,
+                                uint64_t z) noexcept nogil:
+    # Column: the high word of z * m (uniform in [0, m)); coin: the low word, uniform
+    # on [0, 2**64) given the column. Branch-free select: the coin is a fair-ish
+    # random bit per draw, so a branch would be mispredicted about half the time.
+    cdef uint64_t frac
+    cdef uint64_t col = fastring_mul128(z, m, &frac)
+    cdef uint64_t a = <uint64_t>alias[col]
+    cdef uint64_t keep = <uint64_t>(frac < threshold[col])
+    return <int64_t>(a ^ ((a ^ col) & (0 - keep)))
 
-    Draw ``i`` mixes ``seed + (i + 1) * GAMMA`` into a 64-bit ``z``; the column is the
-    high word of ``z * n`` and the coin is its low word, a fraction in ``[0, 2**64)``
-    compared with the column's threshold.
-    """
+
+cdef Py_ssize_t _check_table(const uint64_t[::1] threshold, const int64_t[::1] alias) except -1:
     cdef Py_ssize_t n = threshold.shape[0]
     if alias.shape[0] != n:
         raise ValueError("threshold and alias differ in length")
     if n == 0 or n > <Py_ssize_t>LOW32:
         raise ValueError("the table must have between 1 and 2**32 - 1 columns")
+    return n
+
+
+def alias_sample(const uint64_t[::1] threshold, const int64_t[::1] alias, uint64_t seed, int64_t[::1] out):
+    """Fill ``out`` with alias draws from the SplitMix64 stream keyed by ``seed``.
+
+    Draw ``i`` mixes ``seed + (i + 1) * GAMMA`` into a 64-bit word and draws with it
+    as :func:`alias_pick` does.
+    """
+    cdef uint64_t m = <uint64_t>_check_table(threshold, alias)
     cdef Py_ssize_t i, size = out.shape[0]
-    cdef uint64_t z, frac, col, a, keep, m = <uint64_t>n, state = seed
+    cdef uint64_t state = seed
     with nogil:
         for i in range(size):
             # All arithmetic is modulo 2**64 (unsigned overflow is defined in C).
             state += FR_SPLITMIX_GAMMA  # SplitMix64: the generator of java.util.SplittableRandom
-            z = mix64(state)
-            # Column: the high word of z * m (uniform in [0, m)); coin: the low word,
-            # uniform on [0, 2**64) given the column.
-            col = fastring_mul128(z, m, &frac)
-            # Branch-free select: the coin is a fair-ish random bit per draw, so a branch
-            # would be mispredicted about half the time (several ns per draw).
-            a = <uint64_t>alias[col]
-            keep = <uint64_t>(frac < threshold[col])
-            out[i] = <int64_t>(a ^ ((a ^ col) & (0 - keep)))
+            out[i] = _alias_draw(&threshold[0], &alias[0], m, mix64(state))
+
+
+def alias_pick(const uint64_t[::1] threshold, const int64_t[::1] alias, uint64_t word):
+    """One alias draw with the 64-bit ``word`` as it is: the column is the high word of
+    ``word * n`` and the coin its low word, a fraction of ``2**64`` compared with the
+    column's threshold (below it keeps the column, else its alias)."""
+    cdef uint64_t m = <uint64_t>_check_table(threshold, alias)
+    return _alias_draw(&threshold[0], &alias[0], m, word)
 
 
 cdef inline int64_t _swrr_step(int64_t[:, ::1] s, Py_ssize_t n, int64_t now,

@@ -15,6 +15,7 @@ from ._hashfuncs_py import SPLITMIX_GAMMA, mix64_array
 __all__ = [
     "SWRR_ROW_NAMES",
     "alias_build",
+    "alias_pick",
     "alias_sample",
     "least_loaded",
     "swrr_next",
@@ -81,14 +82,19 @@ def alias_build(weights: np.ndarray, threshold: np.ndarray, alias: np.ndarray) -
     alias[:] = ali
 
 
-def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.ndarray) -> None:
-    """Fill ``out`` with alias draws from the SplitMix64 stream keyed by ``seed``."""
-    threshold, alias, out = np.asarray(threshold), np.asarray(alias), np.asarray(out)
-    n = threshold.shape[0]
-    if alias.shape[0] != n:
+def _check_table(threshold, alias) -> int:
+    n = len(threshold)
+    if len(alias) != n:
         raise ValueError("threshold and alias differ in length")
     if n == 0 or n > 0xFFFFFFFF:
         raise ValueError("the table must have between 1 and 2**32 - 1 columns")
+    return n
+
+
+def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.ndarray) -> None:
+    """Fill ``out`` with alias draws from the SplitMix64 stream keyed by ``seed``."""
+    threshold, alias, out = np.asarray(threshold), np.asarray(alias), np.asarray(out)
+    n = _check_table(threshold, alias)
     seed = np.uint64(seed)
     m = np.uint64(n)
     s32 = np.uint64(32)
@@ -105,6 +111,15 @@ def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.nd
         col = col.astype(np.intp)
         keep = (z * m) < threshold[col]
         out[start:stop] = np.where(keep, col, alias[col])
+
+
+def alias_pick(threshold, alias, word: int) -> int:
+    """One alias draw with the 64-bit ``word`` as it is: the column is the high word of
+    ``word * n`` and the coin its low word (below the column's threshold keeps it)."""
+    n = _check_table(threshold, alias)
+    x = (word & _ALWAYS) * n
+    col = x >> 64
+    return col if (x & _ALWAYS) < int(threshold[col]) else int(alias[col])
 
 
 def _swrr_step(weight, current, effective, fails, checked, down, now, max_fails, fail_timeout):

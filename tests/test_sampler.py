@@ -131,6 +131,21 @@ def test_sample_parity_and_reference(select_modules, weights, seed, size):
         assert out.tolist() == expected
 
 
+@settings(max_examples=100, deadline=None)
+@given(weights=weights_lists, word=st.integers(0, M64))
+def test_pick_is_one_draw_on_the_word_as_given(select_modules, weights, word):
+    # alias_pick is alias_sample's draw without the SplitMix64 step: the reference's
+    # column and coin of the word itself, in both twins.
+    w = np.array(weights)
+    threshold, alias = np.empty(len(w), np.uint64), np.empty(len(w), np.int64)
+    select_modules[-1].alias_build(w, threshold, alias)
+    column, coin = divmod(word * len(w), 1 << 64)
+    expected = column if coin < int(threshold[column]) else int(alias[column])
+    for module in select_modules:
+        assert module.alias_pick(threshold, alias, word) == expected
+        assert module.alias_pick(memoryview(threshold), memoryview(alias), word) == expected
+
+
 def test_known_draws(twin):
     s = WeightedSampler([1, 2, 3, 4])
     seed = int(np.random.default_rng(42).integers(0, 2**64, dtype=np.uint64))
@@ -304,3 +319,7 @@ def test_kernels_refuse_bad_shapes(select_modules):
             module.alias_build(np.array([0.0, 0.0]), np.empty(2, np.uint64), np.empty(2, np.int64))
         with pytest.raises(ValueError):
             module.alias_sample(np.empty(2, np.uint64), np.empty(3, np.int64), 0, np.empty(1, np.int64))
+        with pytest.raises(ValueError, match="differ in length"):
+            module.alias_pick(np.empty(2, np.uint64), np.empty(3, np.int64), 0)
+        with pytest.raises(ValueError, match="between 1"):
+            module.alias_pick(np.empty(0, np.uint64), np.empty(0, np.int64), 0)
