@@ -37,7 +37,7 @@ import numpy as np
 
 from . import _select
 from ._params import check_clock, check_health_params, check_real, parse_nodes, resolve_rng
-from .select import NoAvailableNode, new_swrr_state, set_swrr_down
+from .select import NoAvailableNode, SmoothWeightedRoundRobin
 
 __all__ = [
     "Balancer",
@@ -69,6 +69,100 @@ class _Bits:
             block.reverse()
             self._buffer = block
         return self._buffer.pop()
+
+
+class _NodeHealth:
+    """One node's passive-health record (see :class:`_PassiveHealth`)."""
+
+    __slots__ = ("down_until", "fails", "gone", "manual_down", "probation", "window")
+
+    def __init__(self) -> None:
+        self.manual_down = False  # the operator's mark_down
+        self.gone = False  # removed from a ConsistentBalancer's router
+        self.down_until: float | None = None  # out for failures until then
+        self.fails = 0  # failures counted in the current window
+        self.window = 0.0  # when the current window opened
+        self.probation = False  # back after a take-out: one failure takes it out again
+
+    @property
+    def should_be_up(self) -> bool:
+        return not (self.manual_down or self.gone or self.down_until is not None)
+
+
+class _PassiveHealth:
+    """nginx's passive check for every balancer: the one health model of this module.
+
+    ``max_fails`` failures within ``fail_timeout`` seconds take a node out for
+    ``fail_timeout`` seconds; then it is on probation: a failure of its first request
+    takes it out again at once, a success clears it. Take-outs end through a heap of
+    expiry times, so the balancer's up mask is exact at every choice without a scan.
+    Not thread-safe on its own: the balancer calls it under its lock.
+    """
+
+    __slots__ = ("_heap", "fail_timeout", "max_fails", "next_expiry", "nodes")
+
+    def __init__(self, max_fails: int, fail_timeout: float) -> None:
+        self.max_fails = max_fails
+        self.fail_timeout = fail_timeout
+        self.nodes: list[_NodeHealth] = []
+        self._heap: list[tuple[float, int]] = []
+        self.next_expiry = math.inf
+
+    def add(self, k: int) -> None:
+        self.nodes += [_NodeHealth() for _ in range(k)]
+
+    def success(self, i: int) -> None:
+        node = self.nodes[i]
+        if node.probation:
+            node.probation = False
+            node.fails = 0
+
+    def failure(self, i: int, now: float) -> bool:
+        """Count a failure of node ``i``; True if it takes the node out."""
+        node = self.nodes[i]
+        if not self.max_fails or node.down_until is not None:
+            return False
+        if not node.probation:
+            if node.fails == 0 or now - node.window > self.fail_timeout:
+                node.window = now
+                node.fails = 0
+            node.fails += 1
+            if node.fails < self.max_fails:
+                return False
+        until = now + self.fail_timeout
+        node.down_until = until
+        node.fails = 0
+        node.probation = True
+        heap = self._heap
+        heapq.heappush(heap, (until, i))
+        if len(heap) > 2 * len(self.nodes) + 8:
+            # clear() leaves a node's entry behind (stale: its down_until no longer
+            # matches, or it repeats the live one). Each node has at most one live
+            # entry, so keeping those alone bounds the heap by O(nodes) however often
+            # nodes flap.
+            heap[:] = {(t, j) for t, j in heap if self.nodes[j].down_until == t}
+            heapq.heapify(heap)
+        self.next_expiry = heap[0][0]
+        return True
+
+    def clear(self, i: int) -> None:
+        """Forget node ``i``'s failures and any passive down time (the operator's mark_up)."""
+        node = self.nodes[i]
+        node.down_until = None
+        node.fails = 0
+        node.probation = False
+
+    def expire(self, now: float) -> list[int]:
+        """End the take-outs due by ``now``; the nodes whose down time ended."""
+        ended = []
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            until, i = heapq.heappop(heap)
+            if self.nodes[i].down_until == until:
+                self.nodes[i].down_until = None
+                ended.append(i)
+        self.next_expiry = heap[0][0] if heap else math.inf
+        return ended
 
 
 class Lease:
@@ -123,9 +217,15 @@ class Balancer:
         (default 10, as nginx).
     clock : callable, optional
         Returns seconds; default :func:`time.monotonic`. Latencies and health use it.
-    """
 
-    _integer_weights = False
+    Notes
+    -----
+    The node table is what the selection kernels read: ``_weight``, ``_active`` (in
+    flight) and ``_up`` (choosable) arrays indexed by node, which only grow, so a
+    lease's index stays valid. A subclass keeps whatever it derives from them (an
+    alias table, a list of the available nodes) in :meth:`_rebuild`, which runs
+    before the next choice after any change to ``_up`` or the table.
+    """
 
     def __init__(
         self,
@@ -135,8 +235,8 @@ class Balancer:
         fail_timeout: float = 10.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        names, weights = parse_nodes(nodes, integer=self._integer_weights, allow_empty=False)
-        self._max_fails, self._fail_timeout = check_health_params(max_fails, fail_timeout)
+        names, weights = parse_nodes(nodes, allow_empty=False)
+        self._health = _PassiveHealth(*check_health_params(max_fails, fail_timeout))
         self._clock = check_clock(clock)
         self._lock = threading.Lock()
         self._names: tuple = ()
@@ -144,18 +244,9 @@ class Balancer:
         self._weight = np.empty(0, dtype=np.float64)
         self._active = np.empty(0, dtype=np.int64)
         self._up = np.empty(0, dtype=np.uint8)
-        self._manual_down: list[bool] = []
-        self._gone: list[bool] = []
-        self._down_until: list[float | None] = []
-        self._fails: list[int] = []
-        self._window: list[float] = []
-        self._probation: list[bool] = []
-        self._expiries: list[tuple[float, int]] = []
-        self._next_expiry = math.inf
         self._n_up = 0
         self._total = 0
         self._append(names, weights)
-        self._changed()
 
     # -- node table ---------------------------------------------------------------
 
@@ -174,26 +265,30 @@ class Balancer:
         self._weight_mv = memoryview(self._weight)
         self._active_mv = memoryview(self._active)
         self._up_mv = memoryview(self._up)
-        self._manual_down += [False] * k
-        self._gone += [False] * k
-        self._down_until += [None] * k
-        self._fails += [0] * k
-        self._window += [0.0] * k
-        self._probation += [False] * k
+        self._health.add(k)
         self._n_up += k
+        self._stale = True
 
-    def _changed(self) -> None:
-        """Hook: the set of available nodes changed (called under the lock)."""
+    def _rebuild(self) -> None:
+        """Hook: derive the subclass's choice state from the node table (under the lock)."""
 
-    def _set_up(self, i: int, up: bool) -> bool:
-        if bool(self._up_mv[i]) == up:
-            return False
-        self._up_mv[i] = 1 if up else 0
-        self._n_up += 1 if up else -1
-        return True
+    def _refresh(self) -> None:
+        """Run :meth:`_rebuild` if the node table or ``_up`` changed since the last one."""
+        if self._stale:
+            self._rebuild()
+            self._stale = False
 
-    def _should_be_up(self, i: int) -> bool:
-        return not (self._manual_down[i] or self._gone[i] or self._down_until[i] is not None)
+    def _sync(self, i: int) -> None:
+        """Make node ``i``'s up flag follow its health record."""
+        up = self._health.nodes[i].should_be_up
+        if bool(self._up_mv[i]) != up:
+            self._up_mv[i] = 1 if up else 0
+            self._n_up += 1 if up else -1
+            self._stale = True
+
+    def _expire(self, now: float) -> None:
+        for i in self._health.expire(now):
+            self._sync(i)
 
     # -- public -------------------------------------------------------------------
 
@@ -202,7 +297,7 @@ class Balancer:
         """The nodes' names, in index order."""
         with self._lock:
             self._prepare()
-            return tuple(name for name, gone in zip(self._names, self._gone) if not gone)
+            return tuple(name for name, h in zip(self._names, self._health.nodes) if not h.gone)
 
     @property
     def in_flight(self) -> dict:
@@ -214,7 +309,9 @@ class Balancer:
         with self._lock:
             self._prepare()
             counts = self._active.tolist()
-            return {name: c for name, c, gone in zip(self._names, counts, self._gone) if not gone or c}
+            return {
+                name: c for name, c, h in zip(self._names, counts, self._health.nodes) if not h.gone or c
+            }
 
     @property
     def available(self) -> tuple:
@@ -240,7 +337,7 @@ class Balancer:
             i = self._index[name]
         except (KeyError, TypeError):
             raise KeyError(f"unknown node {name!r}") from None
-        if self._gone[i]:
+        if self._health.nodes[i].gone:
             raise KeyError(f"unknown node {name!r} (removed from the router)")
         return i
 
@@ -266,10 +363,13 @@ class Balancer:
         now = self._clock()
         with self._lock:
             self._prepare()
-            if now >= self._next_expiry:
+            if now >= self._health.next_expiry:
                 self._expire(now)
             if not self._n_up:
-                raise NoAvailableNode(f"all {len(self._gone) - sum(self._gone)} nodes are down")
+                current = sum(not h.gone for h in self._health.nodes)
+                raise NoAvailableNode(f"all {current} nodes are down")
+            if self._stale:
+                self._refresh()
             i = self._choose(key, now)
             self._active_mv[i] += 1
             self._total += 1
@@ -285,10 +385,10 @@ class Balancer:
             self._total -= 1
             self._observe(i, now - start, now)
             if failed:
-                self._failure(i, now)
-            elif self._probation[i]:
-                self._probation[i] = False
-                self._fails[i] = 0
+                if self._health.failure(i, now):
+                    self._sync(i)
+            elif self._health.nodes[i].probation:
+                self._health.success(i)
 
     def _observe(self, i: int, latency: float, now: float) -> None:
         """Hook: a request to node i took ``latency`` seconds (called under the lock)."""
@@ -297,71 +397,24 @@ class Balancer:
         """Count a failure of ``name`` outside a lease (e.g. a bad response)."""
         now = self._clock()
         with self._lock:
-            self._failure(self._i(name), now)
+            i = self._i(name)
+            if self._health.failure(i, now):
+                self._sync(i)
 
     def mark_down(self, name: Hashable) -> None:
         """Take ``name`` out until :meth:`mark_up` (requests in flight finish normally)."""
         with self._lock:
             i = self._i(name)
-            self._manual_down[i] = True
-            if self._set_up(i, False):
-                self._changed()
+            self._health.nodes[i].manual_down = True
+            self._sync(i)
 
     def mark_up(self, name: Hashable) -> None:
         """Put ``name`` back, forgetting its failures and any passive down time."""
         with self._lock:
             i = self._i(name)
-            self._manual_down[i] = False
-            self._down_until[i] = None
-            self._fails[i] = 0
-            self._probation[i] = False
-            if self._set_up(i, self._should_be_up(i)):
-                self._changed()
-
-    # -- passive health (under the lock) -------------------------------------------
-
-    def _failure(self, i: int, now: float) -> None:
-        if not self._max_fails or self._down_until[i] is not None:
-            return
-        if self._probation[i]:
-            self._take_out(i, now)
-            return
-        if self._fails[i] == 0 or now - self._window[i] > self._fail_timeout:
-            self._window[i] = now
-            self._fails[i] = 0
-        self._fails[i] += 1
-        if self._fails[i] >= self._max_fails:
-            self._take_out(i, now)
-
-    def _take_out(self, i: int, now: float) -> None:
-        until = now + self._fail_timeout
-        self._down_until[i] = until
-        self._fails[i] = 0
-        self._probation[i] = True
-        heap = self._expiries
-        heapq.heappush(heap, (until, i))
-        if len(heap) > 2 * len(self._names) + 8:
-            # mark_up leaves a node's entry behind (stale: its down_until no longer
-            # matches, or it repeats the live one). Each node has at most one live
-            # entry, so keeping those alone bounds the heap by O(nodes) however often
-            # nodes flap.
-            heap[:] = {(t, j) for t, j in heap if self._down_until[j] == t}
-            heapq.heapify(heap)
-        self._next_expiry = heap[0][0]
-        if self._set_up(i, False):
-            self._changed()
-
-    def _expire(self, now: float) -> None:
-        changed = False
-        heap = self._expiries
-        while heap and heap[0][0] <= now:
-            until, i = heapq.heappop(heap)
-            if self._down_until[i] == until:
-                self._down_until[i] = None
-                changed |= self._set_up(i, self._should_be_up(i))
-        self._next_expiry = heap[0][0] if heap else math.inf
-        if changed:
-            self._changed()
+            self._health.nodes[i].manual_down = False
+            self._health.clear(i)
+            self._sync(i)
 
     def _choose(self, key: Any, now: float) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -396,19 +449,22 @@ class RoundRobin(Balancer):
     {'a': 0, 'b': 0}
     """
 
-    _integer_weights = True
+    def __init__(self, nodes: Any, **kwargs: Any) -> None:
+        # The rotation is SmoothWeightedRoundRobin's, with its own (nginx's) failure
+        # handling off: health is the balancer's, shown to the rotation as "down".
+        self._rotation = SmoothWeightedRoundRobin(nodes, max_fails=0)
+        super().__init__(self._rotation.weights, **kwargs)
 
-    def _changed(self) -> None:
-        n = len(self._names)
-        if getattr(self, "_state", None) is None or self._state.shape[1] != n:
-            state = new_swrr_state(self._weight.astype(np.int64))
-            self._state = state
-            self._state_mv = memoryview(state)
-        set_swrr_down(self._state, 1 - self._up)
+    def _rebuild(self) -> None:
+        rotation = self._rotation
+        for name, up in zip(self._names, self._up.tolist()):
+            if up:
+                rotation.mark_up(name)
+            else:
+                rotation.mark_down(name)
 
     def _choose(self, key: Any, now: float) -> int:
-        # Health is this class's; nginx's own failure handling is off (max_fails=0).
-        return _select.swrr_next(self._state_mv, 0, 0, 0)
+        return self._rotation.next_index()
 
 
 class RandomChoice(Balancer):
@@ -434,32 +490,24 @@ class RandomChoice(Balancer):
     """
 
     def __init__(self, nodes: Any, *, rng: Any = None, **kwargs: Any) -> None:
-        self._bits = _Bits(rng)
+        bits = _Bits(rng)
         super().__init__(nodes, **kwargs)
+        self._bits = bits
 
-    def _changed(self) -> None:
+    def _rebuild(self) -> None:
+        # The alias table of the available nodes' weights; each choice is one kernel
+        # draw on one word (as WeightedSampler's, without the SplitMix64 expansion).
         up = np.flatnonzero(self._up)
         self._up_list = up.tolist()
-        w = self._weight[up]
-        if len(up) and not (w == w[0]).all():
-            threshold = np.empty(len(up), dtype=np.uint64)
-            alias = np.empty(len(up), dtype=np.int64)
-            _select.alias_build(np.ascontiguousarray(w), threshold, alias)
-            self._table: tuple | None = (threshold.tolist(), alias.tolist())
-        else:
-            self._table = None
+        threshold = np.empty(len(up), dtype=np.uint64)
+        alias = np.empty(len(up), dtype=np.int64)
+        if len(up):
+            _select.alias_build(np.ascontiguousarray(self._weight[up]), threshold, alias)
+        self._table = (memoryview(threshold), memoryview(alias))
 
     def _choose(self, key: Any, now: float) -> int:
-        # The alias draw of the kernels, on one word: column = high word of r * m,
-        # coin = its low word.
-        up = self._up_list
-        x = self._bits.next() * len(up)
-        col = x >> 64
-        if self._table is not None:
-            threshold, alias = self._table
-            if (x & _M64) >= threshold[col]:
-                col = alias[col]
-        return up[col]
+        threshold, alias = self._table
+        return self._up_list[_select.alias_pick(threshold, alias, self._bits.next())]
 
 
 class LeastConnections(Balancer):
@@ -481,8 +529,8 @@ class LeastConnections(Balancer):
     """
 
     def __init__(self, nodes: Any, **kwargs: Any) -> None:
-        self._start = 0
         super().__init__(nodes, **kwargs)
+        self._start = 0
 
     def _choose(self, key: Any, now: float) -> int:
         i = _select.least_loaded(self._active_mv, self._weight_mv, self._up_mv, self._start)
@@ -491,17 +539,24 @@ class LeastConnections(Balancer):
 
 
 class _TwoChoices(Balancer):
-    def __init__(self, nodes: Any, *, rng: Any = None, **kwargs: Any) -> None:
-        self._bits = _Bits(rng)
-        super().__init__(nodes, **kwargs)
+    """Base of the two-random-choices balancers: two candidates from one random word."""
 
-    def _changed(self) -> None:
+    def __init__(self, nodes: Any, *, rng: Any = None, **kwargs: Any) -> None:
+        bits = _Bits(rng)
+        super().__init__(nodes, **kwargs)
+        self._bits = bits
+
+    def _rebuild(self) -> None:
         self._up_list = np.flatnonzero(self._up).tolist()
 
+
     def _candidates(self) -> tuple[int, int]:
-        """Two distinct random available nodes from one 64-bit word (needs >= 2)."""
+        """Two distinct random available nodes from one 64-bit word; the only one twice
+        when only one is available (the better of a node and itself is that node)."""
         up = self._up_list
         m = len(up)
+        if m == 1:
+            return up[0], up[0]
         x = self._bits.next() * m
         a = x >> 64
         b = ((x & _M64) * (m - 1)) >> 64  # the low word is uniform given a
@@ -537,12 +592,11 @@ class PowerOfTwoChoices(_TwoChoices):
     """
 
     def __init__(self, nodes: Any, *, bias: float = 1.0, rng: Any = None, **kwargs: Any) -> None:
-        self._bias = check_real(bias, "bias", 0)
+        bias = check_real(bias, "bias", 0)
         super().__init__(nodes, rng=rng, **kwargs)
+        self._bias = bias
 
     def _choose(self, key: Any, now: float) -> int:
-        if len(self._up_list) == 1:
-            return self._up_list[0]
         a, b = self._candidates()
         active, weight = self._active_mv, self._weight_mv
         if self._bias == 1.0:
@@ -592,16 +646,12 @@ class PeakEWMA(_TwoChoices):
     PENALTY = float(2**40)
 
     def __init__(self, nodes: Any, *, decay_time: float = 10.0, rng: Any = None, **kwargs: Any) -> None:
-        self._decay = check_real(decay_time, "decay_time", 0, open_min=True)
-        self._cost: list[float] = []
-        self._stamp: list[float] = []
+        decay = check_real(decay_time, "decay_time", 0, open_min=True)
         super().__init__(nodes, rng=rng, **kwargs)
-
-    def _append(self, names: tuple, weights: list) -> None:
-        super()._append(names, weights)
-        start = self._clock()
-        self._cost += [0.0] * len(names)
-        self._stamp += [start] * len(names)
+        self._decay = decay
+        now = self._clock()
+        self._cost = [0.0] * len(self._names)
+        self._stamp = [now] * len(self._names)
 
     def _observe(self, i: int, rtt: float, now: float) -> None:
         # Finagle PeakEwma.Metric.observe: jump to a peak, else decay towards rtt.
@@ -622,8 +672,6 @@ class PeakEWMA(_TwoChoices):
         return cost * (pending + 1) / self._weight_mv[i]
 
     def _choose(self, key: Any, now: float) -> int:
-        if len(self._up_list) == 1:
-            return self._up_list[0]
         a, b = self._candidates()
         return b if self._load(b, now) < self._load(a, now) else a
 
@@ -631,7 +679,7 @@ class PeakEWMA(_TwoChoices):
     def latencies(self) -> dict:
         """name -> current peak-EWMA latency estimate in seconds (not decayed to now)."""
         with self._lock:
-            return {name: c for name, c, gone in zip(self._names, self._cost, self._gone) if not gone}
+            return {name: c for name, c, h in zip(self._names, self._cost, self._health.nodes) if not h.gone}
 
 
 class ConsistentBalancer(Balancer):
@@ -713,14 +761,14 @@ class ConsistentBalancer(Balancer):
         if new:
             self._append(tuple(new), [current[name] for name in new])
         for name, i in self._index.items():
-            self._gone[i] = name not in current
+            self._health.nodes[i].gone = name not in current
             if name in current:
                 self._weight_mv[i] = current[name]
-            self._set_up(i, self._should_be_up(i))
+            self._sync(i)
         self._seen = nodes
-        self._changed()
+        self._stale = True  # the weights may have changed
 
-    def _changed(self) -> None:
+    def _rebuild(self) -> None:
         self._up_weight = math.fsum(self._weight[self._up.astype(bool)].tolist())
 
     # A router changing under a choice (between _prepare and the router's answer) is
@@ -742,6 +790,7 @@ class ConsistentBalancer(Balancer):
                 self._prepare()
                 if not self._n_up:
                     raise NoAvailableNode("every node of the router is down or gone") from None
+                self._refresh()
         # The router keeps changing: the least loaded available node is never wrong.
         return _select.least_loaded(self._active_mv, self._weight_mv, self._up_mv, 0)
 

@@ -230,26 +230,13 @@ def _ns(seconds: float) -> int:
     return int(seconds * 1e9)
 
 
-def parse_int_weights(weights: Any) -> tuple[tuple, list[int]]:
-    """``(names, integer weights >= 1)`` of an iterable of names or a mapping name -> weight."""
-    names, ints = parse_nodes(weights, integer=True, allow_empty=False)
-    if sum(ints) >= _MAX_TOTAL_WEIGHT:
-        raise ValueError("the weights must sum to less than 2**62")
-    return names, ints
-
-
-def new_swrr_state(weights: Any) -> np.ndarray:
-    """A fresh smooth weighted round robin state for integer ``weights``: every peer
-    up, no failures, current weights 0."""
+def _initial_state(weights: Any) -> np.ndarray:
+    """The state of integer ``weights`` before any choice: every peer up, no failures,
+    current weights 0."""
     state = np.zeros((SWRR_ROWS, len(weights)), dtype=np.int64)
     state[_WEIGHT] = weights
     state[_EFFECTIVE] = weights
     return state
-
-
-def set_swrr_down(state: np.ndarray, down: np.ndarray) -> None:
-    """Mark the peers where ``down`` is true as down (an operator's switch)."""
-    state[_DOWN] = down
 
 
 class SmoothWeightedRoundRobin:
@@ -302,12 +289,15 @@ class SmoothWeightedRoundRobin:
         fail_timeout: float = 10.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        names, ints = parse_int_weights(weights)
+        names, ints = parse_nodes(weights, integer=True, allow_empty=False)
+        if sum(ints) >= _MAX_TOTAL_WEIGHT:
+            raise ValueError("the weights must sum to less than 2**62")
         self._max_fails, self._fail_timeout = check_health_params(max_fails, fail_timeout)
         self._clock = check_clock(clock)
+        self._timeout_ns = _ns(self._fail_timeout)
         self._names = names
         self._index = {name: i for i, name in enumerate(names)}
-        self._state = new_swrr_state(ints)
+        self._state = _initial_state(ints)
         # Passing a memoryview to a compiled kernel is ~5x cheaper than passing the array.
         self._view = memoryview(self._state)
         self._lock = threading.Lock()
@@ -354,9 +344,10 @@ class SmoothWeightedRoundRobin:
 
     def next_index(self) -> int:
         """The next peer's index."""
-        now = self._now()
+        # Without failure handling the clock plays no part: do not call it.
+        now = int(self._clock() * 1e9) if self._max_fails else 0
         with self._lock:
-            best = _select.swrr_next(self._view, now, self._max_fails, _ns(self._fail_timeout))
+            best = _select.swrr_next(self._view, now, self._max_fails, self._timeout_ns)
         if best < 0:
             raise NoAvailableNode(f"all {len(self._names)} nodes are down")
         return best
@@ -383,7 +374,7 @@ class SmoothWeightedRoundRobin:
         now = self._now()
         with self._lock:
             saved = self._state.copy()
-            made = _select.swrr_next_many(self._view, now, self._max_fails, _ns(self._fail_timeout), out)
+            made = _select.swrr_next_many(self._view, now, self._max_fails, self._timeout_ns, out)
             if made < n:
                 self._state[...] = saved
         if made < n:
@@ -438,12 +429,9 @@ class SmoothWeightedRoundRobin:
             if s[_DOWN, i]:
                 return False
             failing = self._max_fails and s[_FAILS, i] >= self._max_fails
-            return not (failing and now - s[_CHECKED, i] <= _ns(self._fail_timeout))
+            return not (failing and now - s[_CHECKED, i] <= self._timeout_ns)
 
     def reset(self) -> None:
         """Back to the initial state: current weights 0, no failures, every peer up."""
         with self._lock:
-            weights = self._state[_WEIGHT].copy()
-            self._state[...] = 0
-            self._state[_WEIGHT] = weights
-            self._state[_EFFECTIVE] = weights
+            self._state[...] = _initial_state(self._state[_WEIGHT].copy())

@@ -222,9 +222,9 @@ def test_flapping_nodes_keep_the_expiry_heap_bounded():
     for _ in range(20_000):
         lb.report_failure("a")
         lb.mark_up("a")
-    assert len(lb._expiries) <= 2 * 3 + 8
+    assert len(lb._health._heap) <= 2 * 3 + 8
     # Health still works after the clean-ups: a failure takes the node out.
     lb.report_failure("b")
     assert not lb.is_up("b")
     now[0] = 6.0
-    assert lb.is_up("b") and math.isinf(lb._next_expiry)
+    assert lb.is_up("b") and math.isinf(lb._health.next_expiry)
