@@ -110,27 +110,21 @@ cdef int _check_algo(int algo) except -1:
     return 0
 
 
-cdef uint64_t[::1] _out64(object out, Py_ssize_t n):
-    """``out`` as a writable uint64 view of length n, or ValueError."""
-    cdef uint64_t[::1] view
+ctypedef fused word_t:
+    uint32_t
+    uint64_t
+
+
+cdef word_t[::1] _out(object out, Py_ssize_t n, word_t width):
+    """``out`` as a writable view of length n of the type of ``width`` (its value is
+    unused: it picks the specialization), or ValueError."""
+    cdef word_t[::1] view
     try:
         view = out
     except (ValueError, TypeError, BufferError) as exc:
+        dtype = "uint32" if word_t is uint32_t else "uint64"
         raise ValueError(
-            f"out must be a writable 1-D C-contiguous uint64 array ({exc})") from None
-    if view.shape[0] != n:
-        raise ValueError(f"out has length {view.shape[0]}, expected {n}")
-    return view
-
-
-cdef uint32_t[::1] _out32(object out, Py_ssize_t n):
-    """``out`` as a writable uint32 view of length n, or ValueError."""
-    cdef uint32_t[::1] view
-    try:
-        view = out
-    except (ValueError, TypeError, BufferError) as exc:
-        raise ValueError(
-            f"out must be a writable 1-D C-contiguous uint32 array ({exc})") from None
+            f"out must be a writable 1-D C-contiguous {dtype} array ({exc})") from None
     if view.shape[0] != n:
         raise ValueError(f"out has length {view.shape[0]}, expected {n}")
     return view
@@ -208,9 +202,9 @@ def hash_uint64(const uint64_t[::1] values, int algo, uint64_t seed, out):
     cdef const uint64_t* v
     _check_algo(algo)
     if algo_is_32bit(algo):
-        o32 = _out32(out, n)
+        o32 = _out(out, n, <uint32_t>0)
     else:
-        o64 = _out64(out, n)
+        o64 = _out(out, n, <uint64_t>0)
     if n == 0:
         return
     v = &values[0]
@@ -329,9 +323,9 @@ cdef int _packed(const uint8_t[::1] data, const off_t[::1] offsets, int algo,
     if n < 0:
         raise ValueError("offsets must be a non-empty 1-D int32 or int64 array")
     if algo_is_32bit(algo):
-        o32 = _out32(out, n)
+        o32 = _out(out, n, <uint32_t>0)
     else:
-        o64 = _out64(out, n)
+        o64 = _out(out, n, <uint64_t>0)
     off = &offsets[0]
     d = &data[0] if size > 0 else _EMPTY
     if n == 0:
@@ -425,9 +419,9 @@ def hash_views(const uint8_t[::1] views, list buffers not None, int algo, uint64
     if views.shape[0] % 16:
         raise ValueError("views must hold 16 bytes per key")
     if algo_is_32bit(algo):
-        o32 = _out32(out, n)
+        o32 = _out(out, n, <uint32_t>0)
     else:
-        o64 = _out64(out, n)
+        o64 = _out(out, n, <uint64_t>0)
     if n == 0:
         return
     v = &views[0]
@@ -494,9 +488,9 @@ def hash_fixed(const uint8_t[::1] data, Py_ssize_t itemsize, int algo, uint64_t 
         raise ValueError("data length is not a multiple of itemsize")
     n = data.shape[0] // itemsize
     if algo_is_32bit(algo):
-        o32 = _out32(out, n)
+        o32 = _out(out, n, <uint32_t>0)
     else:
-        o64 = _out64(out, n)
+        o64 = _out(out, n, <uint64_t>0)
     if n == 0:
         return
     d = &data[0]
@@ -648,11 +642,11 @@ def hash_objects(items not None, int algo, uint64_t seed, out):
         n = view.shape[0]
     try:
         if algo_is_32bit(algo):
-            o32 = _out32(out, n)
+            o32 = _out(out, n, <uint32_t>0)
             if n:
                 out32 = &o32[0]
         else:
-            o64 = _out64(out, n)
+            o64 = _out(out, n, <uint64_t>0)
             if n:
                 out64 = &o64[0]
         if n == 0:

@@ -328,21 +328,7 @@ cdef class RingIndex:
 
     def owners(self, const hash_t[::1] hashes, int32_t[::1] out):
         """out[i] = the node owning key hash hashes[i] (64-bit/32-bit rings)."""
-        cdef Py_ssize_t n = hashes.shape[0]
-        cdef Py_ssize_t i
-        cdef const uint64_t* pos = self._pos
-        cdef const int32_t* owner = self._owner
-        cdef const uint32_t* table = self._table
-        cdef uint64_t last = self._last
-        cdef int shift = self.shift
-        cdef int depth = self.depth
-        self._check_batch(n, out.shape[0], False)
-        if n == 0:
-            return out
-        with nogil:
-            # The padded owner array maps "past the end" to owner[0]: no branch.
-            _find_many(&hashes[0], n, pos, table, last, shift, depth, owner, self.size, &out[0])
-        return out
+        return _lookup_batch(self, hashes, out, False)
 
     def owners_u64(self, const uint64_t[::1] values, int32_t[::1] out):
         """out[i] = the node owning integer key values[i] (its 8 little-endian bytes
@@ -367,59 +353,15 @@ cdef class RingIndex:
 
     def owners_wide(self, const uint64_t[::1] hi, const uint64_t[::1] lo, int32_t[::1] out):
         """out[i] = the node owning the 128-bit key hash (hi[i], lo[i])."""
-        cdef Py_ssize_t n = hi.shape[0]
-        cdef Py_ssize_t i
-        cdef const uint64_t* pos = self._pos
-        cdef const uint64_t* low = self._lo
-        cdef const int32_t* owner = self._owner
-        cdef const uint32_t* table = self._table
-        cdef uint64_t last = self._last
-        cdef int shift = self.shift
-        cdef int depth = self.depth
-        self._check_batch(n, out.shape[0], True)
-        if lo.shape[0] != n:
-            raise ValueError("hi and lo must have the same length")
-        with nogil:
-            for i in range(n):
-                out[i] = owner[_find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])]
-        return out
+        return _lookup_wide(self, hi, lo, out, False)
 
     def entries(self, const hash_t[::1] hashes, int32_t[::1] out):
         """out[i] = the index of the live point owning key hash hashes[i]."""
-        cdef Py_ssize_t n = hashes.shape[0]
-        cdef Py_ssize_t i, j
-        cdef Py_ssize_t size = self.size
-        cdef const uint64_t* pos = self._pos
-        cdef const uint32_t* table = self._table
-        cdef uint64_t last = self._last
-        cdef int shift = self.shift
-        cdef int depth = self.depth
-        self._check_batch(n, out.shape[0], False)
-        if n == 0:
-            return out
-        with nogil:
-            _find_many(&hashes[0], n, pos, table, last, shift, depth, NULL, size, &out[0])
-        return out
+        return _lookup_batch(self, hashes, out, True)
 
     def entries_wide(self, const uint64_t[::1] hi, const uint64_t[::1] lo, int32_t[::1] out):
         """out[i] = the index of the live point owning the 128-bit hash (hi[i], lo[i])."""
-        cdef Py_ssize_t n = hi.shape[0]
-        cdef Py_ssize_t i, j
-        cdef Py_ssize_t size = self.size
-        cdef const uint64_t* pos = self._pos
-        cdef const uint64_t* low = self._lo
-        cdef const uint32_t* table = self._table
-        cdef uint64_t last = self._last
-        cdef int shift = self.shift
-        cdef int depth = self.depth
-        self._check_batch(n, out.shape[0], True)
-        if lo.shape[0] != n:
-            raise ValueError("hi and lo must have the same length")
-        with nogil:
-            for i in range(n):
-                j = _find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])
-                out[i] = <int32_t>(j if j < size else 0)
-        return out
+        return _lookup_wide(self, hi, lo, out, True)
 
     def walk(self, const int32_t[::1] starts, int32_t[:, ::1] out):
         """out[i, :] = the first out.shape[1] distinct nodes from point starts[i] on.
@@ -523,3 +465,50 @@ cdef class RingIndex:
         if bad >= 0:
             raise ValueError(f"start {bad} is not a point index")
         return 0
+
+
+# ---------------------------------------------------------------- batch lookups
+# One body each for the owners (points=False) and the point indices (points=True)
+# of a batch.
+
+cdef _lookup_batch(RingIndex ring, const hash_t[::1] hashes, int32_t[::1] out, bint points):
+    cdef Py_ssize_t n = hashes.shape[0]
+    ring._check_batch(n, out.shape[0], False)
+    if n == 0:
+        return out
+    cdef const uint64_t* pos = ring._pos
+    cdef const int32_t* owner = NULL if points else ring._owner
+    cdef const uint32_t* table = ring._table
+    cdef uint64_t last = ring._last
+    cdef int shift = ring.shift
+    cdef int depth = ring.depth
+    cdef Py_ssize_t size = ring.size
+    with nogil:
+        # The padded owner array maps "past the end" to owner[0]: no branch.
+        _find_many(&hashes[0], n, pos, table, last, shift, depth, owner, size, &out[0])
+    return out
+
+
+cdef _lookup_wide(RingIndex ring, const uint64_t[::1] hi, const uint64_t[::1] lo, int32_t[::1] out,
+                  bint points):
+    cdef Py_ssize_t n = hi.shape[0]
+    ring._check_batch(n, out.shape[0], True)
+    if lo.shape[0] != n:
+        raise ValueError("hi and lo must have the same length")
+    cdef Py_ssize_t i, j
+    cdef const uint64_t* pos = ring._pos
+    cdef const uint64_t* low = ring._lo
+    cdef const int32_t* owner = ring._owner
+    cdef const uint32_t* table = ring._table
+    cdef uint64_t last = ring._last
+    cdef int shift = ring.shift
+    cdef int depth = ring.depth
+    cdef Py_ssize_t size = ring.size
+    with nogil:
+        for i in range(n):
+            j = _find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])
+            if points:
+                out[i] = <int32_t>(j if j < size else 0)
+            else:
+                out[i] = owner[j]
+    return out
