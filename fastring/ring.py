@@ -16,6 +16,7 @@ import numpy as np
 from . import _hashing, _ring
 from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys
 from ._keys import as_key_batch
+from ._nodeset import NodeSet
 from ._params import (
     check_count,
     check_int,
@@ -110,7 +111,7 @@ def _compat_texts(keys: Any) -> list:
     return items
 
 
-class HashRing:
+class HashRing(NodeSet):
     """Consistent hashing ring with virtual nodes, weights, and uhashring/ketama modes.
 
     Parameters
@@ -211,11 +212,6 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
     # ------------------------------------------------------------------ properties
 
     @property
-    def nodes(self) -> tuple:
-        """Node names in the order they were added; index i is node i."""
-        return self._state.names
-
-    @property
     def weights(self) -> tuple[float, ...]:
         """Node weights as floats, aligned with :attr:`nodes`."""
         return tuple(float(w) for w in self._state.weights)
@@ -234,18 +230,6 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
     def compat(self) -> str | None:
         """``None``, ``"uhashring"`` or ``"ketama"``."""
         return self._config.compat
-
-    def __len__(self) -> int:
-        return len(self._state.names)
-
-    def __contains__(self, name: Any) -> bool:
-        try:
-            return name in self._state.where
-        except TypeError:
-            return False
-
-    def __iter__(self):
-        return iter(self._state.names)
 
     def __repr__(self) -> str:
         state = self._state

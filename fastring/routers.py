@@ -29,6 +29,7 @@ import numpy as np
 
 from . import _routers
 from ._keys import int_key_bits, integer_keys
+from ._nodeset import NodeSet
 from ._params import (
     check_count,
     check_int,
@@ -213,8 +214,8 @@ def _check_version(data: Any, kind: str) -> None:
         raise ValueError(f"unsupported {kind} pickle version {version!r}")
 
 
-class _Router:
-    """Shared plumbing: ``nodes``, ``len``, ``in``, iteration, copying."""
+class _Router(NodeSet):
+    """Shared plumbing: the algorithm, the lock, copying, batch lookups."""
 
     __slots__ = ("_state", "_algorithm", "_lock")
 
@@ -229,26 +230,9 @@ class _Router:
         self._lock = threading.Lock()
 
     @property
-    def nodes(self) -> tuple:
-        """Node names; node ``i`` of :meth:`lookup_many` is ``nodes[i]``."""
-        return self._state.names
-
-    @property
     def algorithm(self) -> str:
         """The key hash (one of :data:`fastring.ALGORITHMS`)."""
         return self._algorithm
-
-    def __len__(self) -> int:
-        return len(self._state.names)
-
-    def __contains__(self, name: Any) -> bool:
-        try:
-            return name in self._state.where
-        except TypeError:
-            return False
-
-    def __iter__(self):
-        return iter(self._state.names)
 
     def copy(self):
         """An independent copy (same lookups)."""
