@@ -324,7 +324,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            print("fastring simulate: error: --plot needs matplotlib (pip install matplotlib)", file=sys.stderr)
+            print("fastring simulate: error: --plot needs matplotlib (pip install 'fastring[plot]')", file=sys.stderr)
             return 2
     slow = None if args.slow_server is not None and args.slow_server < 0 else args.slow_server
     if slow is not None and slow >= len(args.servers):
