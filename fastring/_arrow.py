@@ -214,11 +214,11 @@ def _import_array(schema: ArrowSchema, array: ArrowArray, owner: Any, base: int)
     n, offset = array.length, array.offset
     if fmt in _INTEGER_FORMATS:
         values = _view(_buffer(array, 1, fmt), _INTEGER_FORMATS[fmt], offset + n, owner)[offset:]
-        return IntKeys(integers_as_uint64(values))
+        return IntKeys(integers_as_uint64(values), values.dtype)
     if fmt == "b":
         packed = _view(_buffer(array, 1, fmt), np.uint8, (offset + n + 7) // 8, owner)
         bits = np.unpackbits(packed, bitorder="little")[offset : offset + n]
-        return IntKeys(bits.astype(np.uint64))
+        return IntKeys(bits.astype(np.uint64), np.dtype(bool))
     if fmt in _BINARY_FORMATS:
         offsets = _view(_buffer(array, 1, fmt), _BINARY_FORMATS[fmt], offset + n + 1, owner)[offset:]
         # The data size is read once here; the kernel checks every span against it.

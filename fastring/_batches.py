@@ -16,9 +16,14 @@ import numpy as np
 
 @dataclass
 class IntKeys:
-    """Integer keys as their uint64 bits (C-contiguous)."""
+    """Integer keys as their uint64 bits (C-contiguous).
+
+    ``dtype`` is the column's own integer (or bool) dtype, which systems with several
+    integer widths need (``fastring.compat``); None when the keys had no dtype.
+    """
 
     values: np.ndarray
+    dtype: np.dtype | None = None
 
     def __len__(self) -> int:
         return len(self.values)

@@ -17,7 +17,8 @@ compile-time constant, so the swap is compiled out on little-endian hosts).
 """
 
 from libc.stdint cimport uint8_t, uint32_t, uint64_t
-from libc.string cimport memcpy, memset
+from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
+from libc.string cimport memchr, memcpy, memset
 
 # Algorithm ids: the contract with the Python layer (``_hashing_py`` uses the
 # same numbers).
@@ -28,7 +29,14 @@ cdef enum:
     ALGO_MURMUR3_64 = 3
     ALGO_FNV1A_64 = 4
     ALGO_MD5_32 = 5
-    ALGO_COUNT = 6
+    # The systems' own hashes (fastring.compat); not in the public ALGORITHMS.
+    ALGO_KAFKA_MURMUR2 = 6
+    ALGO_REDIS_SLOT = 7
+    ALGO_CASSANDRA_TOKEN = 8
+    ALGO_SPARK_MURMUR3 = 9
+    ALGO_MURMUR3_UTF16 = 10
+    ALGO_PANDAS_SIPHASH = 11
+    ALGO_COUNT = 12
 
 
 cdef extern from *:
@@ -75,6 +83,42 @@ cdef extern from *:
     #define FR_MM3_C2_64 0x4cf5ad432745937fULL
     #define FR_FMIX64_1 0xff51afd7ed558ccdULL
     #define FR_FMIX64_2 0xc4ceb9fe1a85ec53ULL
+
+    /* CRC-16/XMODEM (polynomial 0x1021, initial 0, no reflection), byte-wise table. */
+    static const uint16_t fr_crc16_table[256] FR_UNUSED = {
+        0x0000, 0x1021, 0x2042, 0x3063, 0x4084, 0x50A5, 0x60C6, 0x70E7,
+        0x8108, 0x9129, 0xA14A, 0xB16B, 0xC18C, 0xD1AD, 0xE1CE, 0xF1EF,
+        0x1231, 0x0210, 0x3273, 0x2252, 0x52B5, 0x4294, 0x72F7, 0x62D6,
+        0x9339, 0x8318, 0xB37B, 0xA35A, 0xD3BD, 0xC39C, 0xF3FF, 0xE3DE,
+        0x2462, 0x3443, 0x0420, 0x1401, 0x64E6, 0x74C7, 0x44A4, 0x5485,
+        0xA56A, 0xB54B, 0x8528, 0x9509, 0xE5EE, 0xF5CF, 0xC5AC, 0xD58D,
+        0x3653, 0x2672, 0x1611, 0x0630, 0x76D7, 0x66F6, 0x5695, 0x46B4,
+        0xB75B, 0xA77A, 0x9719, 0x8738, 0xF7DF, 0xE7FE, 0xD79D, 0xC7BC,
+        0x48C4, 0x58E5, 0x6886, 0x78A7, 0x0840, 0x1861, 0x2802, 0x3823,
+        0xC9CC, 0xD9ED, 0xE98E, 0xF9AF, 0x8948, 0x9969, 0xA90A, 0xB92B,
+        0x5AF5, 0x4AD4, 0x7AB7, 0x6A96, 0x1A71, 0x0A50, 0x3A33, 0x2A12,
+        0xDBFD, 0xCBDC, 0xFBBF, 0xEB9E, 0x9B79, 0x8B58, 0xBB3B, 0xAB1A,
+        0x6CA6, 0x7C87, 0x4CE4, 0x5CC5, 0x2C22, 0x3C03, 0x0C60, 0x1C41,
+        0xEDAE, 0xFD8F, 0xCDEC, 0xDDCD, 0xAD2A, 0xBD0B, 0x8D68, 0x9D49,
+        0x7E97, 0x6EB6, 0x5ED5, 0x4EF4, 0x3E13, 0x2E32, 0x1E51, 0x0E70,
+        0xFF9F, 0xEFBE, 0xDFDD, 0xCFFC, 0xBF1B, 0xAF3A, 0x9F59, 0x8F78,
+        0x9188, 0x81A9, 0xB1CA, 0xA1EB, 0xD10C, 0xC12D, 0xF14E, 0xE16F,
+        0x1080, 0x00A1, 0x30C2, 0x20E3, 0x5004, 0x4025, 0x7046, 0x6067,
+        0x83B9, 0x9398, 0xA3FB, 0xB3DA, 0xC33D, 0xD31C, 0xE37F, 0xF35E,
+        0x02B1, 0x1290, 0x22F3, 0x32D2, 0x4235, 0x5214, 0x6277, 0x7256,
+        0xB5EA, 0xA5CB, 0x95A8, 0x8589, 0xF56E, 0xE54F, 0xD52C, 0xC50D,
+        0x34E2, 0x24C3, 0x14A0, 0x0481, 0x7466, 0x6447, 0x5424, 0x4405,
+        0xA7DB, 0xB7FA, 0x8799, 0x97B8, 0xE75F, 0xF77E, 0xC71D, 0xD73C,
+        0x26D3, 0x36F2, 0x0691, 0x16B0, 0x6657, 0x7676, 0x4615, 0x5634,
+        0xD94C, 0xC96D, 0xF90E, 0xE92F, 0x99C8, 0x89E9, 0xB98A, 0xA9AB,
+        0x5844, 0x4865, 0x7806, 0x6827, 0x18C0, 0x08E1, 0x3882, 0x28A3,
+        0xCB7D, 0xDB5C, 0xEB3F, 0xFB1E, 0x8BF9, 0x9BD8, 0xABBB, 0xBB9A,
+        0x4A75, 0x5A54, 0x6A37, 0x7A16, 0x0AF1, 0x1AD0, 0x2AB3, 0x3A92,
+        0xFD2E, 0xED0F, 0xDD6C, 0xCD4D, 0xBDAA, 0xAD8B, 0x9DE8, 0x8DC9,
+        0x7C26, 0x6C07, 0x5C64, 0x4C45, 0x3CA2, 0x2C83, 0x1CE0, 0x0CC1,
+        0xEF1F, 0xFF3E, 0xCF5D, 0xDF7C, 0xAF9B, 0xBFBA, 0x8FD9, 0x9FF8,
+        0x6E17, 0x7E36, 0x4E55, 0x5E74, 0x2E93, 0x3EB2, 0x0ED1, 0x1EF0,
+    };
 
     #define FR_FNV64_BASIS 0xcbf29ce484222325ULL
     #define FR_FNV64_PRIME 0x100000001b3ULL
@@ -170,6 +214,7 @@ cdef extern from *:
     const uint8_t fr_xxh3_secret[192]
     const uint32_t fr_md5_T[64]
     const uint8_t fr_md5_S[16]
+    const uint16_t fr_crc16_table[256]
     uint64_t fr_mul128_fold64(uint64_t a, uint64_t b) noexcept nogil
 
 
@@ -590,8 +635,18 @@ cdef inline uint64_t _mm3_64_k2(uint64_t k2) noexcept nogil:
     return k2 * FR_MM3_C1_64
 
 
-cdef inline uint64_t murmur3_64(const uint8_t* p, size_t n, uint32_t seed) noexcept nogil:
-    """h1 of MurmurHash3_x64_128; equals ``mmh3.hash64(data, seed, signed=False)[0]``."""
+cdef inline uint64_t _rd_partial_signed(const uint8_t* p, size_t n) noexcept nogil:
+    """Cassandra's tail read: byte j, sign-extended to 64 bits, xor-ed in at 8 * j."""
+    cdef uint64_t v = 0
+    cdef size_t j
+    for j in range(n):
+        v = v ^ ((<uint64_t><int64_t>(<int8_t>p[j])) << (8 * j))
+    return v
+
+
+cdef inline uint64_t _mm3_x64_h1(const uint8_t* p, size_t n, uint64_t seed,
+                                 bint signed_tail) noexcept nogil:
+    """h1 of MurmurHash3_x64_128; ``signed_tail`` reads the tail as Cassandra does."""
     cdef uint64_t h1 = seed
     cdef uint64_t h2 = seed
     cdef size_t nblocks = n >> 4
@@ -608,7 +663,12 @@ cdef inline uint64_t murmur3_64(const uint8_t* p, size_t n, uint32_t seed) noexc
         h2 = h2 + h1
         h2 = h2 * 5 + 0x38495ab5
     tail = p + 16 * nblocks
-    if rem > 8:
+    if signed_tail:
+        if rem > 8:
+            h2 = h2 ^ _mm3_64_k2(_rd_partial_signed(tail + 8, rem - 8))
+        if rem > 0:
+            h1 = h1 ^ _mm3_64_k1(_rd_partial_signed(tail, rem if rem < 8 else 8))
+    elif rem > 8:
         h2 = h2 ^ _mm3_64_k2(_rd_partial(tail + 8, rem - 8))
         h1 = h1 ^ _mm3_64_k1(_rd64(tail))
     elif rem == 8:
@@ -622,6 +682,11 @@ cdef inline uint64_t murmur3_64(const uint8_t* p, size_t n, uint32_t seed) noexc
     h1 = _fmix64(h1)
     h2 = _fmix64(h2)
     return h1 + h2
+
+
+cdef inline uint64_t murmur3_64(const uint8_t* p, size_t n, uint32_t seed) noexcept nogil:
+    """h1 of MurmurHash3_x64_128; equals ``mmh3.hash64(data, seed, signed=False)[0]``."""
+    return _mm3_x64_h1(p, n, seed, False)
 
 
 cdef inline uint64_t murmur3_64_u64(uint64_t v, uint32_t seed) noexcept nogil:
@@ -769,11 +834,201 @@ cdef inline uint64_t mix64(uint64_t z) noexcept nogil:
     return z ^ (z >> 31)
 
 
+# ---------------------------------------------------------------- the systems' hashes
+# fastring.compat's byte-level hashes, each as its system computes it (the sources
+# named are where the details were checked).
+
+cdef inline uint32_t kafka_murmur2(const uint8_t* p, size_t n) noexcept nogil:
+    """Kafka's ``Utils.murmur2`` (MurmurHash2, seed 0x9747b28c), as unsigned bits."""
+    cdef uint32_t m = 0x5bd1e995U
+    cdef uint32_t h = 0x9747b28cU ^ <uint32_t>n
+    cdef uint32_t k
+    cdef size_t i
+    cdef size_t n4 = n & ~(<size_t>3)
+    cdef size_t rem = n & 3
+    for i in range(0, n4, 4):
+        k = _rd32(p + i) * m
+        k = (k ^ (k >> 24)) * m
+        h = (h * m) ^ k
+    if rem == 3:
+        h = h ^ (<uint32_t>p[n4 + 2] << 16)
+    if rem >= 2:
+        h = h ^ (<uint32_t>p[n4 + 1] << 8)
+    if rem >= 1:
+        h = (h ^ p[n4]) * m
+    h = (h ^ (h >> 13)) * m
+    return h ^ (h >> 15)
+
+
+cdef inline uint32_t redis_slot(const uint8_t* p, size_t n) noexcept nogil:
+    """Redis Cluster's ``keyHashSlot``: CRC16-XMODEM & 0x3FFF of the key, or of its
+    hash tag (between the first ``{`` and the next ``}``, when that is not empty)."""
+    cdef const uint8_t* open_ = <const uint8_t*>memchr(p, ord("{"), n)
+    cdef const uint8_t* close
+    cdef uint16_t crc = 0
+    cdef size_t i
+    if open_ != NULL:
+        close = <const uint8_t*>memchr(open_ + 1, ord("}"), n - <size_t>(open_ + 1 - p))
+        if close != NULL and close > open_ + 1:
+            p = open_ + 1
+            n = <size_t>(close - p)
+    for i in range(n):
+        crc = <uint16_t>((crc << 8) ^ fr_crc16_table[((crc >> 8) ^ p[i]) & 0xFF])
+    return crc & 0x3FFF
+
+
+cdef inline uint64_t cassandra_token(const uint8_t* p, size_t n) noexcept nogil:
+    """Murmur3Partitioner's token as uint64 bits: h1 of MurmurHash3_x64_128 (seed 0)
+    with tail bytes sign-extended (Cassandra's ``MurmurHash.hash3_x64_128``); the empty
+    key is the minimum token, and a hash of Long.MIN_VALUE becomes Long.MAX_VALUE."""
+    cdef uint64_t h
+    if n == 0:
+        return 0x8000000000000000ULL
+    h = _mm3_x64_h1(p, n, 0, True)
+    return 0x7FFFFFFFFFFFFFFFULL if h == 0x8000000000000000ULL else h
+
+
+cdef inline uint32_t spark_murmur3(const uint8_t* p, size_t n, uint32_t seed) noexcept nogil:
+    """Spark's ``Murmur3_x86_32.hashUnsafeBytes``: 4-byte blocks as MurmurHash3, then
+    each tail byte sign-extended and mixed as a whole block (not standard murmur3)."""
+    cdef uint32_t h = seed
+    cdef size_t i
+    cdef size_t n4 = n & ~(<size_t>3)
+    for i in range(0, n4, 4):
+        h = _mm3_32_block(h, _rd32(p + i))
+    for i in range(n4, n):
+        h = _mm3_32_block(h, <uint32_t><int32_t>(<int8_t>p[i]))
+    return _fmix32(h ^ <uint32_t>n)
+
+
+cdef inline size_t _utf8_next(const uint8_t* p, size_t n, uint32_t* cp) noexcept nogil:
+    """Decode the code point at p[0:n] (n >= 1) into cp; returns the bytes it took.
+
+    An ill-formed sequence decodes as U+FFFD over its maximal subpart, as Python's
+    ``decode("utf-8", "replace")`` and Java's decoder do.
+    """
+    cdef uint8_t b = p[0]
+    cdef size_t need, i
+    cdef uint8_t lo = 0x80, hi = 0xBF
+    if b < 0x80:
+        cp[0] = b
+        return 1
+    if 0xC2 <= b <= 0xDF:
+        need = 1
+        cp[0] = b & 0x1F
+    elif 0xE0 <= b <= 0xEF:
+        need = 2
+        cp[0] = b & 0x0F
+        if b == 0xE0:
+            lo = 0xA0
+        elif b == 0xED:
+            hi = 0x9F
+    elif 0xF0 <= b <= 0xF4:
+        need = 3
+        cp[0] = b & 0x07
+        if b == 0xF0:
+            lo = 0x90
+        elif b == 0xF4:
+            hi = 0x8F
+    else:
+        cp[0] = 0xFFFD
+        return 1
+    for i in range(1, need + 1):
+        if i >= n or not (lo <= p[i] <= hi):
+            cp[0] = 0xFFFD
+            return i
+        cp[0] = (cp[0] << 6) | (p[i] & 0x3F)
+        lo = 0x80
+        hi = 0xBF
+    return need + 1
+
+
+cdef inline uint32_t murmur3_utf16(const uint8_t* p, size_t n, uint32_t seed) noexcept nogil:
+    """MurmurHash3_x86_32 of the UTF-16LE code units of the UTF-8 text p[0:n]
+    (Elasticsearch's ``Murmur3HashFunction.hash(String)``), without building them."""
+    cdef uint32_t h = seed
+    cdef uint32_t cp, unit
+    cdef uint32_t units[2]
+    cdef uint32_t pending = 0
+    cdef bint has_pending = False
+    cdef size_t i = 0, count = 0
+    cdef int j, k
+    while i < n:
+        i += _utf8_next(p + i, n - i, &cp)
+        if cp >= 0x10000:
+            cp -= 0x10000
+            units[0] = 0xD800 + (cp >> 10)
+            units[1] = 0xDC00 + (cp & 0x3FF)
+            k = 2
+        else:
+            units[0] = cp
+            k = 1
+        for j in range(k):
+            unit = units[j]
+            count += 1
+            if has_pending:
+                h = _mm3_32_block(h, pending | (unit << 16))
+                has_pending = False
+            else:
+                pending = unit
+                has_pending = True
+    if has_pending:
+        h = h ^ _mm3_32_k(pending)
+    return _fmix32(h ^ <uint32_t>(2 * count))
+
+
+cdef inline void _sip_round(uint64_t* v) noexcept nogil:
+    v[0] += v[1]
+    v[1] = _rotl64(v[1], 13) ^ v[0]
+    v[0] = _rotl64(v[0], 32)
+    v[2] += v[3]
+    v[3] = _rotl64(v[3], 16) ^ v[2]
+    v[0] += v[3]
+    v[3] = _rotl64(v[3], 21) ^ v[0]
+    v[2] += v[1]
+    v[1] = _rotl64(v[1], 17) ^ v[2]
+    v[2] = _rotl64(v[2], 32)
+
+
+cdef inline uint64_t siphash24(const uint8_t* p, size_t n, uint64_t k0, uint64_t k1) noexcept nogil:
+    """SipHash-2-4 (Aumasson & Bernstein) with the 128-bit key (k0, k1)."""
+    cdef uint64_t v[4]
+    cdef uint64_t m
+    cdef size_t i
+    cdef size_t n8 = n & ~(<size_t>7)
+    v[0] = k0 ^ 0x736f6d6570736575ULL
+    v[1] = k1 ^ 0x646f72616e646f6dULL
+    v[2] = k0 ^ 0x6c7967656e657261ULL
+    v[3] = k1 ^ 0x7465646279746573ULL
+    for i in range(0, n8, 8):
+        m = _rd64(p + i)
+        v[3] ^= m
+        _sip_round(v)
+        _sip_round(v)
+        v[0] ^= m
+    m = ((<uint64_t>n) << 56) | _rd_partial(p + n8, n - n8)
+    v[3] ^= m
+    _sip_round(v)
+    _sip_round(v)
+    v[0] ^= m
+    v[2] ^= 0xFF
+    for i in range(4):
+        _sip_round(v)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
+cdef inline uint64_t pandas_siphash(const uint8_t* p, size_t n) noexcept nogil:
+    """``pandas.util.hash_array`` of one string's bytes: SipHash-2-4 with pandas'
+    default key "0123456789123456", then pandas' finalizer (SplitMix64's)."""
+    return mix64(siphash24(p, n, 0x3736353433323130ULL, 0x3635343332313938ULL))
+
+
 # ---------------------------------------------------------------- dispatchers
 
 cdef inline bint algo_is_32bit(int algo) noexcept nogil:
     """True for the algorithms whose results are 32-bit (uint32 output)."""
-    return algo == ALGO_MURMUR3_32 or algo == ALGO_MD5_32
+    return (algo == ALGO_MURMUR3_32 or algo == ALGO_MD5_32 or algo == ALGO_KAFKA_MURMUR2
+            or algo == ALGO_REDIS_SLOT or algo == ALGO_SPARK_MURMUR3 or algo == ALGO_MURMUR3_UTF16)
 
 
 cdef inline uint64_t hash_bytes(const uint8_t* p, size_t n, int algo,
@@ -791,11 +1046,24 @@ cdef inline uint64_t hash_bytes(const uint8_t* p, size_t n, int algo,
         return fnv1a_64(p, n)
     if algo == ALGO_MD5_32:
         return md5_32(p, n)
+    if algo == ALGO_KAFKA_MURMUR2:
+        return kafka_murmur2(p, n)
+    if algo == ALGO_REDIS_SLOT:
+        return redis_slot(p, n)
+    if algo == ALGO_CASSANDRA_TOKEN:
+        return cassandra_token(p, n)
+    if algo == ALGO_SPARK_MURMUR3:
+        return spark_murmur3(p, n, <uint32_t>seed)
+    if algo == ALGO_MURMUR3_UTF16:
+        return murmur3_utf16(p, n, <uint32_t>seed)
+    if algo == ALGO_PANDAS_SIPHASH:
+        return pandas_siphash(p, n)
     return 0
 
 
 cdef inline uint64_t hash_u64(uint64_t v, int algo, uint64_t seed) noexcept nogil:
     """Equals hash_bytes of the 8 little-endian bytes of v."""
+    cdef uint8_t buf[8]
     if algo == ALGO_XXH64:
         return xxh64_u64(v, seed)
     if algo == ALGO_XXH3_64:
@@ -808,4 +1076,7 @@ cdef inline uint64_t hash_u64(uint64_t v, int algo, uint64_t seed) noexcept nogi
         return fnv1a_64_u64(v)
     if algo == ALGO_MD5_32:
         return md5_32_u64(v)
-    return 0
+    # The systems' hashes, on the 8 bytes themselves (fastring.compat encodes integer
+    # keys as each system does and passes bytes; this keeps every id total).
+    _wr64(buf, v)
+    return hash_bytes(buf, 8, algo, seed)

@@ -57,6 +57,13 @@ MURMUR3_32 = 2
 MURMUR3_64 = 3
 FNV1A_64 = 4
 MD5_32 = 5
+# The systems' own hashes (fastring.compat): names with a ":" are not in ALGORITHMS.
+KAFKA_MURMUR2 = 6
+REDIS_SLOT = 7
+CASSANDRA_TOKEN = 8
+SPARK_MURMUR3 = 9
+MURMUR3_UTF16 = 10
+PANDAS_SIPHASH = 11
 
 #: ``(name, id, output bits, seed bits)`` of every algorithm, in id order: the one
 #: table ``fastring.hashing`` builds ALGORITHMS from (seed bits 0: no seed).
@@ -67,6 +74,12 @@ ALGORITHM_TABLE = (
     ("murmur3_64", MURMUR3_64, 64, 32),
     ("fnv1a_64", FNV1A_64, 64, 0),
     ("md5_32", MD5_32, 32, 0),
+    ("kafka:murmur2", KAFKA_MURMUR2, 32, 0),
+    ("redis:slot", REDIS_SLOT, 32, 0),
+    ("cassandra:token", CASSANDRA_TOKEN, 64, 0),
+    ("spark:murmur3", SPARK_MURMUR3, 32, 32),
+    ("elasticsearch:murmur3_utf16", MURMUR3_UTF16, 32, 32),
+    ("pandas:siphash", PANDAS_SIPHASH, 64, 0),
 )
 
 _M32 = 0xFFFFFFFF
@@ -412,13 +425,29 @@ def _fmix64(k):
     return k ^ (k >> 33)
 
 
+def _little(tail):
+    return int.from_bytes(tail, "little")
+
+
+def _signed_bytes(tail):
+    """Cassandra's tail word: each byte sign-extended to a long, shifted, xor-ed in."""
+    word = 0
+    for j, b in enumerate(tail):
+        word ^= ((b - 256 if b >= 128 else b) << (8 * j)) & _M64
+    return word
+
+
 def murmur3_64(data, seed):
     """First 64 bits (h1) of MurmurHash3_x64_128 with a 32-bit ``seed``.
 
     Equals ``int.from_bytes(mmh3.hash_bytes(data, seed)[:8], "little")``.
     """
+    return _murmur3_x64_h1(data, seed & _M32, _little)
+
+
+def _murmur3_x64_h1(data, seed, tail_word):
     n = len(data)
-    h1 = h2 = seed & _M32
+    h1 = h2 = seed
     # body: 16-byte blocks (k1, k2)
     nblocks = n >> 4
     lanes = _u64_lanes(data, nblocks * 2)
@@ -436,11 +465,11 @@ def murmur3_64(data, seed):
     # tail: up to 15 bytes; bytes 8.. feed k2, bytes 0..7 feed k1
     tail = data[nblocks << 4 :]
     if len(tail) > 8:
-        k2 = (int.from_bytes(tail[8:], "little") * _MM64_C2) & _M64
+        k2 = (tail_word(tail[8:]) * _MM64_C2) & _M64
         k2 = ((k2 << 33) | (k2 >> 31)) & _M64
         h2 ^= (k2 * _MM64_C1) & _M64
     if tail:
-        k1 = (int.from_bytes(tail[:8], "little") * _MM64_C1) & _M64
+        k1 = (tail_word(tail[:8]) * _MM64_C1) & _M64
         k1 = ((k1 << 31) | (k1 >> 33)) & _M64
         h1 ^= (k1 * _MM64_C2) & _M64
     # finalization
@@ -475,6 +504,145 @@ def md5_32(data):
 
 
 # ---------------------------------------------------------------------------
+# The systems' hashes (fastring.compat), each written from its system's source
+# ---------------------------------------------------------------------------
+
+
+def kafka_murmur2(data):
+    """Kafka's ``Utils.murmur2`` (MurmurHash2, seed 0x9747b28c), as unsigned bits."""
+    m = 0x5BD1E995
+    n = len(data)
+    h = (0x9747B28C ^ n) & _M32
+    n4 = n & ~3
+    for (k,) in struct.iter_unpack("<I", data[:n4]):
+        k = (k * m) & _M32
+        k ^= k >> 24
+        k = (k * m) & _M32
+        h = ((h * m) & _M32) ^ k
+    tail = data[n4:]
+    if len(tail) == 3:
+        h ^= tail[2] << 16
+    if len(tail) >= 2:
+        h ^= tail[1] << 8
+    if tail:
+        h = ((h ^ tail[0]) * m) & _M32
+    h ^= h >> 13
+    h = (h * m) & _M32
+    return h ^ (h >> 15)
+
+
+def _crc16_xmodem(data):
+    crc = 0
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def redis_slot(data):
+    """Redis Cluster's ``keyHashSlot``: CRC16-XMODEM & 0x3FFF of the key or its hash tag."""
+    start = data.find(b"{")
+    if start >= 0:
+        end = data.find(b"}", start + 1)
+        if end > start + 1:
+            data = data[start + 1 : end]
+    return _crc16_xmodem(data) & 0x3FFF
+
+
+def cassandra_token(data):
+    """Murmur3Partitioner's token as uint64 bits (see the .pxd for the rules)."""
+    if not data:
+        return 1 << 63
+    h = _murmur3_x64_h1(data, 0, _signed_bytes)
+    return (1 << 63) - 1 if h == 1 << 63 else h
+
+
+def _spark_block(h, k):
+    k = (k * _MM32_C1) & _M32
+    k = ((k << 15) | (k >> 17)) & _M32
+    h ^= (k * _MM32_C2) & _M32
+    h = ((h << 13) | (h >> 19)) & _M32
+    return (h * 5 + 0xE6546B64) & _M32
+
+
+def _fmix32(h):
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & _M32
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & _M32
+    return h ^ (h >> 16)
+
+
+def spark_murmur3(data, seed):
+    """Spark's ``Murmur3_x86_32.hashUnsafeBytes``: tail bytes sign-extended, each mixed
+    as a whole block."""
+    h = seed & _M32
+    n4 = len(data) & ~3
+    for (k,) in struct.iter_unpack("<I", data[:n4]):
+        h = _spark_block(h, k)
+    for b in data[n4:]:
+        h = _spark_block(h, (b - 256 if b >= 128 else b) & _M32)
+    return _fmix32(h ^ (len(data) & _M32))
+
+
+def murmur3_utf16(data, seed):
+    """MurmurHash3_x86_32 of the UTF-16LE code units of the UTF-8 text ``data``
+    (ill-formed UTF-8 decodes with U+FFFD replacements)."""
+    return murmur3_32(data.decode("utf-8", "replace").encode("utf-16-le", "surrogatepass"), seed)
+
+
+def _sip_round(v0, v1, v2, v3):
+    v0 = (v0 + v1) & _M64
+    v1 = ((v1 << 13) | (v1 >> 51)) & _M64
+    v1 ^= v0
+    v0 = ((v0 << 32) | (v0 >> 32)) & _M64
+    v2 = (v2 + v3) & _M64
+    v3 = ((v3 << 16) | (v3 >> 48)) & _M64
+    v3 ^= v2
+    v0 = (v0 + v3) & _M64
+    v3 = ((v3 << 21) | (v3 >> 43)) & _M64
+    v3 ^= v0
+    v2 = (v2 + v1) & _M64
+    v1 = ((v1 << 17) | (v1 >> 47)) & _M64
+    v1 ^= v2
+    v2 = ((v2 << 32) | (v2 >> 32)) & _M64
+    return v0, v1, v2, v3
+
+
+def siphash24(data, key):
+    """SipHash-2-4 (Aumasson & Bernstein) of ``data`` with a 16-byte ``key``."""
+    k0, k1 = struct.unpack("<QQ", key)
+    v0 = k0 ^ 0x736F6D6570736575
+    v1 = k1 ^ 0x646F72616E646F6D
+    v2 = k0 ^ 0x6C7967656E657261
+    v3 = k1 ^ 0x7465646279746573
+    n8 = len(data) & ~7
+    words = [m for (m,) in struct.iter_unpack("<Q", data[:n8])]
+    words.append(((len(data) & 0xFF) << 56) | int.from_bytes(data[n8:], "little"))
+    for m in words:
+        v3 ^= m
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+        v0 ^= m
+    v2 ^= 0xFF
+    for _ in range(4):
+        v0, v1, v2, v3 = _sip_round(v0, v1, v2, v3)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+#: pandas' default ``hash_key``.
+PANDAS_HASH_KEY = b"0123456789123456"
+
+
+def pandas_siphash(data):
+    """``pandas.util.hash_array`` of one string's bytes: SipHash-2-4 with pandas'
+    default key, then pandas' finalizer (SplitMix64's)."""
+    return mix64(siphash24(data, PANDAS_HASH_KEY))
+
+
+# ---------------------------------------------------------------------------
 # Dispatch and SplitMix64
 # ---------------------------------------------------------------------------
 
@@ -486,6 +654,12 @@ _SCALAR = {
     MURMUR3_64: murmur3_64,
     FNV1A_64: lambda data, seed: fnv1a_64(data),
     MD5_32: lambda data, seed: md5_32(data),
+    KAFKA_MURMUR2: lambda data, seed: kafka_murmur2(data),
+    REDIS_SLOT: lambda data, seed: redis_slot(data),
+    CASSANDRA_TOKEN: lambda data, seed: cassandra_token(data),
+    SPARK_MURMUR3: spark_murmur3,
+    MURMUR3_UTF16: murmur3_utf16,
+    PANDAS_SIPHASH: lambda data, seed: pandas_siphash(data),
 }
 
 

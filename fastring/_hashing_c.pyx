@@ -34,7 +34,13 @@ from fastring._keycontract cimport (
     key_slow,
 )
 from fastring._hashfuncs cimport (
+    ALGO_CASSANDRA_TOKEN,
     ALGO_COUNT,
+    ALGO_KAFKA_MURMUR2,
+    ALGO_MURMUR3_UTF16,
+    ALGO_PANDAS_SIPHASH,
+    ALGO_REDIS_SLOT,
+    ALGO_SPARK_MURMUR3,
     ALGO_FNV1A_64,
     ALGO_MD5_32,
     ALGO_MURMUR3_32,
@@ -99,6 +105,12 @@ ALGORITHM_TABLE = (
     ("murmur3_64", ALGO_MURMUR3_64, 64, 32),
     ("fnv1a_64", ALGO_FNV1A_64, 64, 0),
     ("md5_32", ALGO_MD5_32, 32, 0),
+    ("kafka:murmur2", ALGO_KAFKA_MURMUR2, 32, 0),
+    ("redis:slot", ALGO_REDIS_SLOT, 32, 0),
+    ("cassandra:token", ALGO_CASSANDRA_TOKEN, 64, 0),
+    ("spark:murmur3", ALGO_SPARK_MURMUR3, 32, 32),
+    ("elasticsearch:murmur3_utf16", ALGO_MURMUR3_UTF16, 32, 32),
+    ("pandas:siphash", ALGO_PANDAS_SIPHASH, 64, 0),
 )
 
 
@@ -180,6 +192,9 @@ cdef void _k_uint64_64(const uint64_t* v, Py_ssize_t n, int algo, uint64_t seed,
     elif algo == ALGO_FNV1A_64:
         for i in range(n):
             out[i] = fnv1a_64_u64(v[i])
+    else:
+        for i in range(n):
+            out[i] = hash_u64(v[i], algo, seed)
 
 
 cdef void _k_uint64_32(const uint64_t* v, Py_ssize_t n, int algo, uint64_t seed,
@@ -192,6 +207,9 @@ cdef void _k_uint64_32(const uint64_t* v, Py_ssize_t n, int algo, uint64_t seed,
     elif algo == ALGO_MD5_32:
         for i in range(n):
             out[i] = md5_32_u64(v[i])
+    else:
+        for i in range(n):
+            out[i] = <uint32_t>hash_u64(v[i], algo, seed)
 
 
 def hash_uint64(const uint64_t[::1] values, int algo, uint64_t seed, out):
@@ -255,6 +273,9 @@ cdef void _k_spans64(const _Span* sp, Py_ssize_t m, int algo, uint64_t seed,
     elif algo == ALGO_FNV1A_64:
         for i in range(m):
             out[i] = fnv1a_64(sp[i].p, sp[i].n)
+    else:  # the systems' hashes (fastring.compat) through the dispatcher
+        for i in range(m):
+            out[i] = _c_hash_bytes(sp[i].p, sp[i].n, algo, seed)
 
 
 cdef void _k_spans32(const _Span* sp, Py_ssize_t m, int algo, uint64_t seed,
@@ -267,6 +288,9 @@ cdef void _k_spans32(const _Span* sp, Py_ssize_t m, int algo, uint64_t seed,
     elif algo == ALGO_MD5_32:
         for i in range(m):
             out[i] = md5_32(sp[i].p, sp[i].n)
+    else:
+        for i in range(m):
+            out[i] = <uint32_t>_c_hash_bytes(sp[i].p, sp[i].n, algo, seed)
 
 
 cdef inline void _k_spans(const _Span* sp, Py_ssize_t m, int algo, uint64_t seed,

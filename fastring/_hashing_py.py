@@ -61,12 +61,7 @@ __all__ = [
 
 # Output dtype of each algorithm in the array kernels.
 _OUT_DTYPE = {
-    XXH64: np.dtype(np.uint64),
-    XXH3_64: np.dtype(np.uint64),
-    MURMUR3_32: np.dtype(np.uint32),
-    MURMUR3_64: np.dtype(np.uint64),
-    FNV1A_64: np.dtype(np.uint64),
-    MD5_32: np.dtype(np.uint32),
+    algo: np.dtype(np.uint64 if bits == 64 else np.uint32) for _, algo, bits, _ in ALGORITHM_TABLE
 }
 
 
@@ -283,6 +278,17 @@ _UINT64_KERNELS = {
 }
 
 
+def _scalar_vec8(algo):
+    """A uint64 kernel for the systems' hashes: the scalar hash of each value's 8
+    little-endian bytes (fastring.compat passes most integer keys as bytes)."""
+    fn = _SCALAR[algo]
+
+    def kernel(v, seed, out):
+        out[:] = [fn(x.to_bytes(8, "little"), seed) for x in v.tolist()]
+
+    return kernel
+
+
 def hash_uint64(values, algo, seed, out):
     """Hash each value of a uint64 array as its 8 little-endian bytes into ``out``."""
     _scalar_for(algo)
@@ -291,7 +297,7 @@ def hash_uint64(values, algo, seed, out):
     if values.ndim != 1 or values.dtype != np.uint64:
         raise ValueError(f"values must be a 1-D uint64 array, got {values.dtype}")
     _check_out(out, len(values), algo)
-    kernel = _UINT64_KERNELS[algo]
+    kernel = _UINT64_KERNELS.get(algo) or _scalar_vec8(algo)
     for start in range(0, len(values), _CHUNK):
         kernel(values[start : start + _CHUNK], seed, out[start : start + _CHUNK])
 

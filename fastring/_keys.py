@@ -75,7 +75,7 @@ def from_numpy(array: np.ndarray) -> KeyBatch:
         raise ValueError(f"key arrays must be one-dimensional, got shape {array.shape}")
     kind = array.dtype.kind
     if kind in "iub":
-        return IntKeys(integers_as_uint64(array))
+        return IntKeys(integers_as_uint64(array), array.dtype)
     if kind == "S":
         itemsize = array.dtype.itemsize
         data = np.ascontiguousarray(array).view(np.uint8).reshape(-1)
@@ -137,7 +137,10 @@ def from_pandas(keys: Any) -> KeyBatch:
     if len(missing):
         raise missing_key_error(int(missing[0]))
     if dtype.kind in "iub":
-        return from_numpy(keys.to_numpy(dtype=np.uint64 if dtype.kind == "u" else np.int64))
+        batch = from_numpy(keys.to_numpy(dtype=np.uint64 if dtype.kind == "u" else np.int64))
+        # Nullable Int32 etc.: keep the column's own width (fastring.compat needs it).
+        batch.dtype = np.dtype(getattr(dtype, "numpy_dtype", batch.dtype))
+        return batch
     if isinstance(keys, pd.Index):
         keys = keys.to_series()
     if dtype.kind in "OSU" and hasattr(keys, "__arrow_c_stream__"):
@@ -202,3 +205,47 @@ def _object_integers(items: list | np.ndarray, offset: int) -> np.ndarray:
     return np.fromiter(
         (int_key_bits(item, offset + i) for i, item in enumerate(items)), dtype=np.uint64, count=len(items)
     )
+
+
+def signed_integers(batch: KeyBatch, bits: int, type_name: str, offset: int = 0) -> np.ndarray:
+    """The keys of a batch as int64 values of a signed ``bits``-bit type (``type_name``
+    in messages); a key that is not an integer, or does not fit, raises an error naming
+    its position (counted from ``offset``)."""
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+    def out_of_range(i: int, value: int) -> OverflowError:
+        message = f"key at position {offset + i} is {value}, outside the range of a {type_name}"
+        return at_position(OverflowError(message), offset + i)
+
+    if isinstance(batch, IntKeys):
+        kind = batch.dtype.kind if batch.dtype is not None else "i"
+        if kind == "b":
+            raise at_position(TypeError(f"key at position {offset} is a bool, not a {type_name}"), offset)
+        values, signed = batch.values, batch.values.view(np.int64)
+        bad = np.flatnonzero(values > np.uint64(hi) if kind == "u" else (signed < lo) | (signed > hi))
+        if len(bad):
+            i = int(bad[0])
+            raise out_of_range(i, int(values[i]) if kind == "u" else int(signed[i]))
+        return signed
+    if isinstance(batch, ObjectKeys):
+        items = batch.items.tolist() if isinstance(batch.items, np.ndarray) else batch.items
+        out = np.empty(len(items), dtype=np.int64)
+        for i, item in enumerate(items):
+            if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)):
+                message = f"key at position {offset + i} has type {type(item).__name__}, not an integer ({type_name})"
+                raise at_position(TypeError(message), offset + i)
+            value = int(item)
+            if not lo <= value <= hi:
+                raise out_of_range(i, value)
+            out[i] = value
+        return out
+    if isinstance(batch, DictKeys):
+        return signed_integers(batch.dictionary, bits, type_name)[batch.indices]
+    if isinstance(batch, ChunkedKeys):
+        parts, start = [], offset
+        for chunk in batch.chunks:
+            parts.append(signed_integers(chunk, bits, type_name, start))
+            start += len(chunk)
+        return np.concatenate(parts) if parts else np.empty(0, np.int64)
+    message = f"key at position {offset} is text or binary data, not a {type_name}"
+    raise at_position(TypeError(message), offset)

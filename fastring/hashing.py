@@ -28,8 +28,9 @@ _ALGORITHMS = {
     for name, algo, bits, seed_bits in _hashing.ALGORITHM_TABLE
 }
 
-#: The names :func:`hash_key` and :func:`hash_keys` accept.
-ALGORITHMS: tuple[str, ...] = tuple(_ALGORITHMS)
+#: The names :func:`hash_key` and :func:`hash_keys` accept. Names with a ":" are the
+#: systems' own hashes, reached through :mod:`fastring.compat`.
+ALGORITHMS: tuple[str, ...] = tuple(name for name in _ALGORITHMS if ":" not in name)
 
 
 def resolve_algorithm(algorithm: str, seed: Any = 0) -> tuple[int, np.dtype, int]:
@@ -169,7 +170,7 @@ def _split(batch: KeyBatch, parts: int) -> list[tuple[KeyBatch, int, int]]:
     pieces = []
     for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         if isinstance(batch, IntKeys):
-            piece: KeyBatch = IntKeys(batch.values[start:stop])
+            piece: KeyBatch = IntKeys(batch.values[start:stop], batch.dtype)
         elif isinstance(batch, PackedKeys):
             piece = PackedKeys(batch.data, batch.offsets[start : stop + 1])  # offsets are absolute
         elif isinstance(batch, ViewKeys):

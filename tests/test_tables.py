@@ -31,7 +31,7 @@ def test_pure_hash_functions_use_the_table(compiled):
 
 def test_public_algorithms_come_from_the_table(compiled):
     c, _ = compiled["hashing"]
-    assert ALGORITHMS == tuple(name for name, _, _, _ in c.ALGORITHM_TABLE)
+    assert ALGORITHMS == tuple(name for name, _, _, _ in c.ALGORITHM_TABLE if ":" not in name)
     for name, algo, bits, seed_bits in c.ALGORITHM_TABLE:
         got, dtype, _ = resolve_algorithm(name, 0)
         assert (got, dtype.itemsize * 8) == (algo, bits)
