@@ -7,6 +7,7 @@ from ._implementation import IMPLEMENTATION
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._hashing_py import (
         ALGORITHM_TABLE,
+        first_non_text,
         hash_bytes,
         hash_fixed,
         hash_objects,
@@ -20,6 +21,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
 else:
     from ._hashing_c import (  # type: ignore[no-redef]
         ALGORITHM_TABLE,
+        first_non_text,
         hash_bytes,
         hash_fixed,
         hash_objects,
@@ -33,6 +35,7 @@ else:
 
 __all__ = [
     "ALGORITHM_TABLE",
+    "first_non_text",
     "hash_bytes",
     "hash_fixed",
     "hash_objects",

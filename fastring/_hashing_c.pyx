@@ -23,6 +23,7 @@ from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, 
 from cpython.object cimport PyObject
 
 from fastring._keycontract cimport (
+    PyUnicode_CheckExact,
     KEY_BITS,
     KEY_SLOW,
     PyBytes_AS_STRING,
@@ -82,6 +83,7 @@ ctypedef fused off_t:
 
 __all__ = [
     "ALGORITHM_TABLE",
+    "first_non_text",
     "hash_bytes",
     "hash_fixed",
     "hash_objects",
@@ -633,6 +635,26 @@ cdef int _array_objects(PyObject** items, Py_ssize_t n, int algo, uint64_t seed,
         else:
             out64[i] = h
     return 0
+
+
+def first_non_text(items not None):
+    """The position of the first key of ``items`` (a list or a 1-d object sequence)
+    that is not str, bytes, bytearray or memoryview; -1 if there is none. The systems
+    that hash text (fastring.compat) refuse integers, which hash_objects accepts."""
+    cdef Py_ssize_t i, n = len(items)
+    cdef PyObject* o
+    if type(items) is not list:
+        items = list(items)
+    for i in range(n):
+        if PyList_GET_SIZE(<PyObject*>items) != n:
+            raise RuntimeError("list changed size during the check")
+        o = PyList_GET_ITEM(<PyObject*>items, i)
+        if PyUnicode_CheckExact(o) or PyBytes_CheckExact(o):
+            continue
+        item = <object>o  # a strong reference: isinstance may run Python code
+        if not isinstance(item, (str, bytes, bytearray, memoryview)):
+            return i
+    return -1
 
 
 def hash_objects(items not None, int algo, uint64_t seed, out):

@@ -44,6 +44,7 @@ from ._keycontract_py import key_bytes
 
 __all__ = [
     "ALGORITHM_TABLE",
+    "first_non_text",
     "hash_bytes",
     "hash_fixed",
     "hash_objects",
@@ -373,6 +374,15 @@ def hash_fixed(data, itemsize, algo, seed, out):
 
 _INT_MIN = -(1 << 63)
 _INT_END = 1 << 64
+
+
+def first_non_text(items):
+    """The position of the first key that is not str, bytes, bytearray or memoryview; -1
+    if there is none."""
+    for i, item in enumerate(items):
+        if not isinstance(item, (str, bytes, bytearray, memoryview)):
+            return i
+    return -1
 
 
 def hash_objects(items, algo, seed, out):

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import _hashing
 from ._batches import ChunkedKeys, DictKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys
 from ._keycontract_py import at_position
 from ._keys import as_key_batch, signed_integers
@@ -184,11 +185,12 @@ def _check_text(batch: KeyBatch, type_name: str, *, types: tuple = _TEXT_TYPES) 
         raise at_position(TypeError(f"key at position 0 is an integer, not a {type_name}"), 0)
     if isinstance(batch, ObjectKeys):
         items = batch.items
-        if not set(map(type, items)) <= set(types):
-            for i, item in enumerate(items):
-                if not isinstance(item, types) or isinstance(item, bool):
-                    kind = type(item).__name__
-                    raise at_position(TypeError(f"key at position {i} has type {kind}, not a {type_name}"), i)
+        i = _hashing.first_non_text(items)
+        if i < 0 and types != _TEXT_TYPES:
+            i = next((j for j, item in enumerate(items) if not isinstance(item, types)), -1)
+        if i >= 0:
+            kind = type(items[i]).__name__
+            raise at_position(TypeError(f"key at position {i} has type {kind}, not a {type_name}"), i)
     elif isinstance(batch, DictKeys):
         _check_text(batch.dictionary, type_name, types=types)
     elif isinstance(batch, ChunkedKeys):
