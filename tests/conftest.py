@@ -80,26 +80,38 @@ def redis_server(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("redis-server is not installed (.ci/run installs it)")
         pytest.skip("redis-server is not installed")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-         "--save", "", "--appendonly", "no", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
+
+    def start():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with open(workdir / f"redis-{port}.log", "wb") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(
+                [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+                 "--cluster-config-file", f"nodes-{port}.conf", "--save", "", "--appendonly", "no",
+                 "--dir", str(workdir)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
+                return proc, port
             except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail("redis-server did not start")
                 time.sleep(0.05)
+        proc.kill()
+        proc.wait()
+        return None, (workdir / f"redis-{port}.log").read_text(errors="replace")[-500:]
+
+    for _ in range(3):  # the free port may be taken between choosing and binding it
+        proc, port = start()
+        if proc is not None:
+            break
+    else:
+        pytest.fail(f"redis-server did not start: {port}")
+    try:
         yield port
     finally:
         proc.terminate()
