@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import zlib
 
 import numpy as np
 
@@ -64,6 +65,8 @@ CASSANDRA_TOKEN = 8
 SPARK_MURMUR3 = 9
 MURMUR3_UTF16 = 10
 PANDAS_SIPHASH = 11
+ONE_AT_A_TIME = 12
+CRC32 = 13
 
 #: ``(name, id, output bits, seed bits)`` of every algorithm, in id order: the one
 #: table ``fastring.hashing`` builds ALGORITHMS from (seed bits 0: no seed).
@@ -80,6 +83,8 @@ ALGORITHM_TABLE = (
     ("spark:murmur3", SPARK_MURMUR3, 32, 32),
     ("elasticsearch:murmur3_utf16", MURMUR3_UTF16, 32, 32),
     ("pandas:siphash", PANDAS_SIPHASH, 64, 0),
+    ("libmemcached:one_at_a_time", ONE_AT_A_TIME, 32, 0),
+    ("nginx:crc32", CRC32, 32, 0),
 )
 
 _M32 = 0xFFFFFFFF
@@ -632,6 +637,18 @@ def siphash24(data, key):
     return v0 ^ v1 ^ v2 ^ v3
 
 
+def one_at_a_time(data):
+    """libhashkit's Jenkins one-at-a-time, each byte read as a signed char."""
+    h = 0
+    for b in data:
+        h = (h + (b | 0xFFFFFF00 if b >= 128 else b)) & _M32
+        h = (h + (h << 10)) & _M32
+        h ^= h >> 6
+    h = (h + (h << 3)) & _M32
+    h ^= h >> 11
+    return (h + (h << 15)) & _M32
+
+
 #: pandas' default ``hash_key``.
 PANDAS_HASH_KEY = b"0123456789123456"
 
@@ -660,6 +677,8 @@ _SCALAR = {
     SPARK_MURMUR3: spark_murmur3,
     MURMUR3_UTF16: murmur3_utf16,
     PANDAS_SIPHASH: lambda data, seed: pandas_siphash(data),
+    ONE_AT_A_TIME: lambda data, seed: one_at_a_time(data),
+    CRC32: lambda data, seed: zlib.crc32(data),
 }
 
 

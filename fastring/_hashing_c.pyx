@@ -39,6 +39,8 @@ from fastring._hashfuncs cimport (
     ALGO_COUNT,
     ALGO_KAFKA_MURMUR2,
     ALGO_MURMUR3_UTF16,
+    ALGO_ONE_AT_A_TIME,
+    ALGO_CRC32,
     ALGO_PANDAS_SIPHASH,
     ALGO_REDIS_SLOT,
     ALGO_SPARK_MURMUR3,
@@ -113,6 +115,8 @@ ALGORITHM_TABLE = (
     ("spark:murmur3", ALGO_SPARK_MURMUR3, 32, 32),
     ("elasticsearch:murmur3_utf16", ALGO_MURMUR3_UTF16, 32, 32),
     ("pandas:siphash", ALGO_PANDAS_SIPHASH, 64, 0),
+    ("libmemcached:one_at_a_time", ALGO_ONE_AT_A_TIME, 32, 0),
+    ("nginx:crc32", ALGO_CRC32, 32, 0),
 )
 
 

@@ -12,6 +12,8 @@ into (or masked out of) the sorted arrays.
 
 from __future__ import annotations
 
+import re
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -21,6 +23,11 @@ from ._params import frozen
 
 MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
 KETAMA_POINTS_PER_VNODE = 4  # one per 4-byte word of the md5 digest
+
+#: Rings of 32-bit points where a key goes to the first point >= its hash (libmemcached's
+#: ketama continuum, nginx's ``hash ... consistent``): positions are stored plus one
+#: (33 bits), so the kernels' "first point > hash" search serves them unchanged.
+SHIFTED_COMPAT = frozenset(("libmemcached", "libmemcached_weighted", "nginx"))
 
 _U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 _LOW32 = np.uint64(0xFFFFFFFF)
@@ -109,7 +116,69 @@ def _make_index(names, pos, lo, owner, config: Config):
 # --------------------------------------------------------------------------- points
 
 
-def _new_points(labels, nodes, starts, stops, config: Config):
+def md5_continuum(config: Config, weights) -> bool:
+    """True when a libmemcached ring's points come from MD5, 4 per digest (weighted)."""
+    return config.compat == "libmemcached_weighted" or (
+        config.compat == "libmemcached" and any(w > 1 for w in weights)
+    )
+
+
+def points_per_vnode(config: Config, weights) -> int:
+    if config.mode == MODE_KETAMA or md5_continuum(config, weights):
+        return KETAMA_POINTS_PER_VNODE
+    return 1
+
+
+def _host_port(label: str) -> tuple[str, str]:
+    """``"host:port"`` -> (host, port); no port -> (label, "")."""
+    match = re.fullmatch(r"(.*):([0-9]+)", label)
+    return (match.group(1), match.group(2)) if match else (label, "")
+
+
+def _libmemcached_prefix(label: str) -> bytes:
+    # update_continuum: "%s-%u" for the default port 11211, else "%s:%u-%u".
+    host, port = _host_port(label)
+    return f"{host}-".encode() if port in ("", "11211") else f"{host}:{port}-".encode()
+
+
+def _nginx_points(label: str, start: int, stop: int) -> np.ndarray:
+    """ngx_http_upstream_init_chash: crc32(host NUL port prev_hash), chained."""
+    if label[:5].lower() == "unix:":
+        host, port = label[5:], ""
+    else:
+        host, port = _host_port(label)
+    base = zlib.crc32(host.encode() + b"\0" + port.encode())
+    points = np.empty(stop, dtype=np.uint64)
+    prev = 0
+    for j in range(stop):
+        prev = zlib.crc32(prev.to_bytes(4, "little"), base)
+        points[j] = prev
+    return points[start:]
+
+
+def _system_points(labels, nodes, starts, stops, owner, vnode, config: Config, weights):
+    """libmemcached's and nginx's points, each plus one (see SHIFTED_COMPAT)."""
+    if config.compat == "nginx":
+        pos = np.concatenate(
+            [_nginx_points(labels[i], a, b) for i, a, b in zip(nodes, starts.tolist(), stops.tolist())]
+            or [np.empty(0, np.uint64)]
+        )
+    elif md5_continuum(config, weights):
+        # ketama_server_hash(name-i, x): word x of the digest, little-endian, 4 per digest.
+        digests = np.empty(16 * len(vnode), dtype=np.uint8)
+        prefixes = [_libmemcached_prefix(labels[i]) for i in nodes]
+        _hashing.vnode_md5(prefixes, starts, stops, digests)
+        pos = digests.view("<u4").astype(np.uint64)
+        reps = KETAMA_POINTS_PER_VNODE
+        owner, vnode = np.repeat(owner, reps), np.repeat(vnode, reps)
+    else:
+        pos = np.empty(len(vnode), dtype=np.uint64)
+        prefixes = [_libmemcached_prefix(labels[i]) for i in nodes]
+        _hashing.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
+    return pos + np.uint64(1), None, owner, vnode
+
+
+def _new_points(labels, nodes, starts, stops, config: Config, weights):
     """(pos, lo, owner, vnode) of vnodes [starts[k], stops[k]) of node nodes[k], for
     every k in order, each node's points in vnode order."""
     prefixes = [f"{labels[i]}-".encode("utf-8") for i in nodes]
@@ -120,6 +189,8 @@ def _new_points(labels, nodes, starts, stops, config: Config):
     # vnode numbers of the concatenated ranges, without a Python loop
     vnode = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - starts, counts)).astype(np.int32)
     owner = np.repeat(np.asarray(nodes, dtype=np.int32), counts)
+    if config.compat in SHIFTED_COMPAT:
+        return _system_points(labels, nodes, starts, stops, owner, vnode, config, weights)
     if config.mode == MODE_HASH:
         pos = np.empty(total, dtype=np.uint64)
         _hashing.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
@@ -139,6 +210,18 @@ def _new_points(labels, nodes, starts, stops, config: Config):
 def target_counts(weights, config: Config) -> tuple[int, ...]:
     """vnodes per node: round(vnodes * w); uhashring vnodes * w; ketama its share."""
     vnodes = config.vnodes
+    if md5_continuum(config, weights):
+        # update_continuum, in C float: floor(w / W * 160 / 4 * servers + 1e-10) digests.
+        f32 = np.float32
+        total, servers = f32(sum(weights)), f32(len(weights))
+        return tuple(
+            int(np.floor(float(f32(f32(f32(w) / total) * f32(160)) / f32(4) * servers) + 0.0000000001))
+            for w in weights
+        )
+    if config.compat == "libmemcached":
+        return tuple(vnodes for _ in weights)  # every weight is 1 here
+    if config.compat == "nginx":
+        return tuple(vnodes * w for w in weights)
     if config.mode == MODE_KETAMA:
         # uhashring KetamaRing._hashi_weight_generator, integer arithmetic.
         total = sum(weights)
@@ -154,6 +237,10 @@ def _rank_key(config: Config, labels, owner: int):
     if config.mode == MODE_KETAMA:
         # uhashring builds the ketama ring in node order, the last writer wins.
         return -owner
+    if config.compat in SHIFTED_COMPAT:
+        # nginx keeps the first of equal points after sorting the servers' points in
+        # order; libmemcached keeps all and finds the first: node order either way.
+        return owner
     return labels[owner]
 
 
@@ -222,6 +309,8 @@ def rebuild(old: State | None, names, weights, labels, config: Config, dropped: 
     count are masked out; vnodes a node gains are hashed, sorted and merged in.
     """
     targets = target_counts(weights, config)
+    if old is not None and md5_continuum(config, old.weights) != md5_continuum(config, weights):
+        old = None  # libmemcached switched between its two continuums: every point changes
     if old is None or not len(old.pos):
         current = (0,) * len(names)
         pos = np.empty(0, dtype=np.uint64)
@@ -247,7 +336,7 @@ def rebuild(old: State | None, names, weights, labels, config: Config, dropped: 
     if grow:
         grow = _priority(config, labels, grow)
         new_pos, new_lo, new_owner, new_vnode = _new_points(
-            labels, grow, [current[i] for i in grow], [targets[i] for i in grow], config
+            labels, grow, [current[i] for i in grow], [targets[i] for i in grow], config, weights
         )
         perm = _sort_new(new_pos, new_lo, config.keybits)
         new_pos, new_owner, new_vnode = new_pos[perm], new_owner[perm], new_vnode[perm]

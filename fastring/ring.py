@@ -26,7 +26,7 @@ from ._params import (
     parse_node_pairs,
     parse_nodes,
 )
-from ._ringpoints import KETAMA_POINTS_PER_VNODE, Config, State, rebuild, target_counts
+from ._ringpoints import SHIFTED_COMPAT, Config, State, points_per_vnode, rebuild, target_counts
 from .hashing import hash_batch, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints"]
@@ -34,7 +34,22 @@ __all__ = ["HashRing", "RingPoints"]
 # Key hashing modes: numbers from the kernels' table (RING_MODES in each twin).
 MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
 
-_COMPAT = {None: MODE_HASH, "ketama": MODE_KETAMA, "uhashring": MODE_UHASHRING}
+_COMPAT = {
+    None: MODE_HASH,
+    "ketama": MODE_KETAMA,
+    "uhashring": MODE_UHASHRING,
+    # The systems' rings: the kernels' default mode on 32-bit points stored plus one
+    # (see _ringpoints.SHIFTED_COMPAT), with the system's key hash and point count.
+    "libmemcached": MODE_HASH,
+    "libmemcached_weighted": MODE_HASH,
+    "nginx": MODE_HASH,
+}
+# compat -> (key hash, points per server and weight unit: fixed by the system).
+_SYSTEM_RINGS = {
+    "libmemcached": ("libmemcached:one_at_a_time", 100),  # MEMCACHED_POINTS_PER_SERVER
+    "libmemcached_weighted": ("md5_32", 40),  # MEMCACHED_POINTS_PER_SERVER_KETAMA / 4
+    "nginx": ("nginx:crc32", 160),  # ngx_http_upstream_init_chash: 160 * weight
+}
 _DEFAULT_VNODES = {MODE_HASH: 160, MODE_KETAMA: 40, MODE_UHASHRING: 160}
 _MD5_32 = resolve_algorithm("md5_32")[0]
 
@@ -64,14 +79,14 @@ def _check_vnodes(vnodes: Any, mode: int) -> int:
 
 def _check_point_counts(names, weights, counts, config: Config) -> None:
     """Every node gets a point (default mode) and the ring stays within its size limit."""
-    if config.mode == MODE_HASH:
+    if config.mode == MODE_HASH and config.compat is None:
         for name, weight, count in zip(names, weights, counts):
             if count < 1:
                 raise ValueError(
                     f"node {name!r} would get round({config.vnodes} * {weight}) = 0 points; "
                     "raise its weight or vnodes"
                 )
-    points = sum(counts) * (KETAMA_POINTS_PER_VNODE if config.mode == MODE_KETAMA else 1)
+    points = sum(counts) * points_per_vnode(config, weights)
     if points > _MAX_POINTS:
         raise ValueError(
             f"the ring would hold {points:.3g} points, more than the 2**31 - 1 it can hold; "
@@ -126,7 +141,7 @@ class HashRing(NodeSet):
     algorithm : str, optional
         Key and point hash, one of :data:`fastring.ALGORITHMS` (default ``"xxh64"``).
         Not allowed with ``compat``, which fixes the hash.
-    compat : {None, "uhashring", "ketama"}
+    compat : {None, "uhashring", "ketama", "libmemcached", "libmemcached_weighted", "nginx"}
         ``None``: node ``name`` gets ``round(vnodes * weight)`` points at
         ``hash_key(f"{name}-{i}", algorithm)``; a key goes to the first point strictly
         greater than ``hash_key(key, algorithm)``, wrapping to the first point.
@@ -138,6 +153,21 @@ class HashRing(NodeSet):
         ``add``/``remove``, and hash ``str(key)`` for every key as uhashring does: the
         int ``5`` and the str ``"5"`` are the same key there, ``b"a"`` is ``"b'a'"``,
         and keys of any type are accepted.
+        The systems' rings, nodes named ``"host:port"``, integer weights, keys under the
+        key contract (str as UTF-8, bytes as they are); a key goes to the first point
+        ``>=`` its hash, wrapping:
+        ``"libmemcached"``: pylibmc/libmemcached with behavior ``{"ketama": True}``: 100
+        points per server at one-at-a-time(``host:port-i``; ``host-i`` on port 11211),
+        keys one-at-a-time; with any weight above 1, libmemcached's weighted MD5
+        continuum (below) while keys stay one-at-a-time.
+        ``"libmemcached_weighted"``: behavior ``{"ketama_weighted": True}``: MD5, 4
+        points per digest, ``floor(w / W * 40 * n + 1e-10)`` digests per server (in C
+        float), keys hashed by the first 4 MD5 bytes, little-endian.
+        ``"nginx"``: ``hash $key consistent``: ``160 * weight`` points per server,
+        each the CRC32 of host, NUL, port and the previous point's 4 little-endian
+        bytes; equal points after the first dropped; keys hashed with CRC32. (nginx sends
+        an empty key to round robin instead; ``$arg_*`` keys are the raw, still
+        percent-encoded query text.)
 
     Notes
     -----
@@ -187,7 +217,18 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         try:
             mode = _COMPAT[compat]
         except (KeyError, TypeError):
-            raise ValueError(f"unknown compat {compat!r}; choose None, 'uhashring' or 'ketama'") from None
+            choices = ", ".join(repr(c) for c in _COMPAT)
+            raise ValueError(f"unknown compat {compat!r}; choose one of {choices}") from None
+        if compat in _SYSTEM_RINGS:
+            name, points = _SYSTEM_RINGS[compat]
+            if algorithm is not None:
+                raise ValueError(f"compat={compat!r} fixes the hash ({name}); do not pass algorithm")
+            if vnodes is not None and vnodes != points:
+                raise ValueError(f"compat={compat!r} fixes the points per server ({points}); do not pass vnodes")
+            algo, _, _ = resolve_algorithm(name, 0)
+            config = Config(mode, compat, points, name, algo, 33)
+            self._setup(config, *parse_nodes(nodes, integer=True))
+            return
         if mode == MODE_HASH:
             name = "xxh64" if algorithm is None else algorithm
             algo, dtype, _ = resolve_algorithm(name, 0)
@@ -199,7 +240,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             algo = _MD5_32
             keybits = 32 if mode == MODE_KETAMA else 64
         config = Config(mode, compat, _check_vnodes(vnodes, mode), name, algo, keybits)
-        self._setup(config, *parse_nodes(nodes, integer=mode != MODE_HASH))
+        self._setup(config, *parse_nodes(nodes, integer=compat is not None))
 
     def _setup(self, config: Config, names: tuple, weights: list) -> None:
         weights = tuple(weights)
@@ -356,6 +397,9 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         pos, lo, owner, _ = index.arrays
         size = index.size
         position = pos[:size]
+        if self._config.compat in SHIFTED_COMPAT:  # stored plus one (see _ringpoints)
+            position = position - np.uint64(1)
+            position.flags.writeable = False
         if lo is not None:
             position = np.stack([pos[:size], lo[:size]], axis=1)
             position.flags.writeable = False
@@ -375,7 +419,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             ``name`` is already on the ring, or the weight is not positive/finite.
         """
         config = self._config
-        weight = check_weight(name, weight, integer=config.mode != MODE_HASH)
+        weight = check_weight(name, weight, integer=config.compat is not None)
         with self._lock:
             old = self._state
             label = check_new_node(name, old.names, old.labels, "ring")
@@ -425,7 +469,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             "version": _PICKLE_VERSION,
             "nodes": list(zip(state.names, state.weights)),
             "vnodes": config.vnodes,
-            "algorithm": config.algorithm if config.mode == MODE_HASH else None,
+            "algorithm": config.algorithm if config.mode == MODE_HASH and config.compat is None else None,
             "compat": config.compat,
         }
 
@@ -435,7 +479,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         fresh = HashRing(
             (), vnodes=data["vnodes"], algorithm=data["algorithm"], compat=data["compat"]
         )
-        self._setup(fresh._config, *parse_node_pairs(data["nodes"], integer=fresh._config.mode != MODE_HASH))
+        self._setup(fresh._config, *parse_node_pairs(data["nodes"], integer=fresh._config.compat is not None))
 
     # ------------------------------------------------------------------ bounded loads
 
