@@ -217,6 +217,14 @@ def _uuid_batch(batch: KeyBatch, type_name: str) -> KeyBatch:
     return _fixed_bytes(np.frombuffer(bytes(data), dtype=np.uint8), 16)
 
 
+def _positive_mod(h: np.ndarray, n: int) -> np.ndarray:
+    """``(h & Integer.MAX_VALUE) % n`` of uint32 hashes, in place, as int32 (Kafka's
+    toPositive, Iceberg's bucket): every value fits, so the bits are the answer."""
+    np.bitwise_and(h, np.uint32(_INT32_MAX), out=h)
+    np.remainder(h, np.uint32(n), out=h)
+    return h.view(np.int32)
+
+
 def _count(value: Any, name: str) -> int:
     """A partition/shard/bucket count: an int in [1, 2**31 - 1] (a Java int)."""
     return check_int(value, name, 1, _INT32_MAX)
@@ -258,7 +266,7 @@ def kafka_partition(keys: Any, num_partitions: int, *, key_type: str | None = No
     """
     n = _count(num_partitions, "num_partitions")
     h = _hash(keys, _KAFKA, key_type, "kafka:murmur2")
-    return ((h & np.uint32(_INT32_MAX)) % np.uint32(n)).astype(np.int32)
+    return _positive_mod(h, n)
 
 
 # --------------------------------------------------------------------------- Redis
@@ -306,11 +314,32 @@ def cassandra_token(keys: Any, *, key_type: str | None = None) -> np.ndarray:
 # --------------------------------------------------------------------------- Spark
 
 
-def _spark_nulls(keys: Any) -> tuple[Any, np.ndarray | None]:
-    """Spark hashes a null as the seed: the keys without their Nones, and where they were."""
-    if isinstance(keys, (list, tuple)) and any(k is None for k in keys):
-        mask = np.fromiter((k is None for k in keys), dtype=bool, count=len(keys))
-        return [k for k in keys if k is not None], mask
+def _is_null(key: Any) -> bool:
+    """None, a float NaN, pandas' NA or NaT: what the systems call a null."""
+    return key is None or (type(key) is float and key != key) or type(key).__name__ in ("NAType", "NaTType")
+
+
+def _split_nulls(keys: Any) -> tuple[Any, np.ndarray | None]:
+    """The keys without their nulls, and where the nulls were (None: there are none).
+
+    Lists, tuples and object arrays by value; pandas columns by ``isna``; Arrow and
+    polars columns by ``is_null``. Other containers have no nulls to split.
+    """
+    if isinstance(keys, (list, tuple)) or (isinstance(keys, np.ndarray) and keys.dtype == object):
+        items = keys.tolist() if isinstance(keys, np.ndarray) else keys
+        mask = np.fromiter((_is_null(k) for k in items), dtype=bool, count=len(items))
+        if not mask.any():
+            return keys, None
+        return [k for k, null in zip(items, mask.tolist()) if not null], mask
+    if type(keys).__module__.startswith("pandas") and hasattr(keys, "isna"):
+        mask = np.asarray(keys.isna(), dtype=bool)
+        return (keys[~mask], mask) if mask.any() else (keys, None)
+    if callable(getattr(keys, "drop_null", None)):  # pyarrow
+        mask = np.asarray(keys.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        return (keys.drop_null(), mask) if mask.any() else (keys, None)
+    if callable(getattr(keys, "drop_nulls", None)) and callable(getattr(keys, "is_null", None)):  # polars
+        mask = np.asarray(keys.is_null().to_numpy(), dtype=bool)
+        return (keys.drop_nulls(), mask) if mask.any() else (keys, None)
     return keys, None
 
 
@@ -328,7 +357,8 @@ def spark_hash(keys: Any, *, key_type: str | None = None, seed: int = 42) -> np.
 
     int as ``hashInt``, bigint as ``hashLong``; string and binary through
     ``hashUnsafeBytes``, which mixes each tail byte sign-extended as a whole block
-    (not standard murmur3). A null (None in a list) hashes as the seed.
+    (not standard murmur3). A null (None, NaN, pandas NA, an Arrow or polars null)
+    hashes as the seed.
 
     Examples
     --------
@@ -337,7 +367,7 @@ def spark_hash(keys: Any, *, key_type: str | None = None, seed: int = 42) -> np.
     array([228093765,        42], dtype=int32)
     """
     seed_bits = _java_int(seed)
-    keys, mask = _spark_nulls(keys)
+    keys, mask = _split_nulls(keys)
     h = _hash(keys, _SPARK, key_type, "spark:murmur3", seed_bits).view(np.int32)
     return _with_nulls(h, mask, np.int32(seed))
 
@@ -353,7 +383,7 @@ def spark_xxhash64(keys: Any, *, key_type: str | None = None, seed: int = 42) ->
     array([-4294468057691064905])
     """
     seed = check_int(seed, "seed", -(2**63), 2**63 - 1)
-    keys, mask = _spark_nulls(keys)
+    keys, mask = _split_nulls(keys)
     h = _hash(keys, _SPARK, key_type, "xxh64", seed & 0xFFFFFFFFFFFFFFFF).view(np.int64)
     return _with_nulls(h, mask, np.int64(seed))
 
@@ -390,7 +420,7 @@ def iceberg_bucket(keys: Any, num_buckets: int, *, key_type: str | None = None) 
     """
     n = _count(num_buckets, "num_buckets")
     h = _hash(keys, _ICEBERG, key_type, "murmur3_32")
-    return ((h & np.uint32(_INT32_MAX)) % np.uint32(n)).astype(np.int32)
+    return _positive_mod(h, n)
 
 
 # --------------------------------------------------------------------------- Elasticsearch
@@ -478,7 +508,9 @@ def pandas_hash(keys: Any) -> np.ndarray:
     """``pandas.util.hash_array`` of the keys (default ``hash_key``, UTF-8), uint64.
 
     Strings (and bytes) hash with SipHash-2-4 and pandas' key "0123456789123456";
-    numeric arrays as their bits at their own width; then pandas' finalizer.
+    numeric arrays as their bits at their own width; then pandas' finalizer. A null
+    among strings (None, NaN, pandas NA) is ``2**64 - 1``, as with the default
+    ``categorize=True`` (``categorize=False`` hashes the text "None" / "nan" instead).
 
     Examples
     --------
@@ -492,12 +524,15 @@ def pandas_hash(keys: Any) -> np.ndarray:
     numeric = _numeric_array(keys)
     if numeric is not None:
         return _pandas_numeric(numeric)
+    keys, mask = _split_nulls(keys)
     algo, dtype, _ = resolve_algorithm("pandas:siphash")
     batch = as_key_batch(keys)
     _check_text(batch, "string for pandas.util.hash_array")
     out = np.empty(len(batch), dtype=dtype)
     hash_batch(batch, algo, 0, out)
-    return out
+    # hash_array (categorize=True, as hash_pandas_object and Dask use it) maps a null
+    # to 2**64 - 1.
+    return _with_nulls(out, mask, np.uint64(0xFFFFFFFFFFFFFFFF))
 
 
 def dask_partition(keys: Any, npartitions: int) -> np.ndarray:

@@ -214,6 +214,26 @@ def test_spark_integers_nulls_and_partition(twin):
     assert compat.spark_partition(["x", None], 7).tolist()[1] == 42 % 7
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda v: v,
+        lambda v: np.array(v, dtype=object),
+        lambda v: pd.Series(v, dtype="str"),
+        lambda v: pa.array(v),
+        lambda v: pa.chunked_array([v[:1], v[1:]]),
+        lambda v: __import__("polars").Series(v),
+    ],
+    ids=["list", "object-array", "pandas-str", "arrow", "arrow-chunked", "polars"],
+)
+def test_spark_nulls_hash_as_the_seed_in_every_container(twin, make):
+    values = ["Spark", None, "x", None]
+    expected = [int(compat.spark_hash(["Spark"])[0]), 42, int(compat.spark_hash(["x"])[0]), 42]
+    assert compat.spark_hash(make(values)).tolist() == expected
+    assert compat.spark_hash(make(values), seed=7).tolist()[1] == 7
+    assert compat.spark_partition(make(values), 10).tolist()[1::2] == [2, 2]
+
+
 # -- Iceberg ---------------------------------------------------------------------------
 
 
@@ -310,6 +330,22 @@ def test_pandas_hash_strings(twin):
     assert compat.pandas_hash(raw).tolist() == pd.util.hash_array(np.array(raw, dtype=object)).tolist()
 
 
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(["a", None, "b", float("nan")], dtype=object),
+        pd.Series(["a", None, "b"], dtype="str"),
+        pd.Series(["a", pd.NA, "b"], dtype="string"),
+    ],
+    ids=["object", "str", "string"],
+)
+def test_pandas_hash_nulls(twin, column):
+    # hash_pandas_object (categorize=True) maps a null to 2**64 - 1; so does hash_array.
+    assert compat.pandas_hash(column).tolist() == pd.util.hash_pandas_object(column, index=False).tolist()
+    values = np.array(column.tolist(), dtype=object)
+    assert compat.pandas_hash(values).tolist() == pd.util.hash_array(values).tolist()
+
+
 def _dask_partitions(column, npartitions):
     dask = pytest.importorskip("dask")
     dd = pytest.importorskip("dask.dataframe")
@@ -330,8 +366,9 @@ def _dask_partitions(column, npartitions):
         np.arange(-200, 200, dtype=np.int64),
         np.arange(400, dtype=np.int32) * 7,
         np.linspace(-3, 3, 400),
+        [None if i % 7 == 0 else f"k{i}" for i in range(300)],
     ],
-    ids=["str", "int64", "int32", "float64"],
+    ids=["str", "int64", "int32", "float64", "str-with-nulls"],
 )
 def test_dask_partition_matches_a_real_shuffle(column):
     # Worker processes: the shuffle runs in other interpreters, as on a cluster.
