@@ -1105,6 +1105,12 @@ cdef inline bint algo_is_32bit(int algo) noexcept nogil:
             or algo == ALGO_ONE_AT_A_TIME or algo == ALGO_CRC32)
 
 
+cdef inline bint algo_takes_text(int algo) noexcept nogil:
+    """True for the systems' hashes of text (fastring.compat encodes their integer keys
+    itself): an int among object keys is an error, not 8 little-endian bytes."""
+    return ALGO_KAFKA_MURMUR2 <= algo <= ALGO_PANDAS_SIPHASH
+
+
 cdef inline uint64_t hash_bytes(const uint8_t* p, size_t n, int algo,
                                 uint64_t seed) noexcept nogil:
     """Hash p[0:n] with algorithm ``algo``; 32-bit algorithms use <uint32_t>seed."""

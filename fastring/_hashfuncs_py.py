@@ -32,6 +32,7 @@ import numpy as np
 
 __all__ = [
     "ALGORITHM_TABLE",
+    "TEXT_ONLY",
     "FNV1A_64",
     "MD5_32",
     "MURMUR3_32",
@@ -662,6 +663,10 @@ def pandas_siphash(data):
 # ---------------------------------------------------------------------------
 # Dispatch and SplitMix64
 # ---------------------------------------------------------------------------
+
+#: The systems' hashes of text: an int among object keys is an error for them
+#: (``algo_takes_text`` of the .pxd).
+TEXT_ONLY = frozenset(range(KAFKA_MURMUR2, PANDAS_SIPHASH + 1))
 
 #: Algorithm id -> the hash of (bytes, seed).
 _SCALAR = {

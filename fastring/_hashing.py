@@ -7,6 +7,7 @@ from ._implementation import IMPLEMENTATION
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._hashing_py import (
         ALGORITHM_TABLE,
+        TEXT_ONLY_ALGORITHMS,
         first_non_text,
         hash_bytes,
         hash_fixed,
@@ -21,6 +22,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
 else:
     from ._hashing_c import (  # type: ignore[no-redef]
         ALGORITHM_TABLE,
+        TEXT_ONLY_ALGORITHMS,
         first_non_text,
         hash_bytes,
         hash_fixed,
@@ -35,6 +37,7 @@ else:
 
 __all__ = [
     "ALGORITHM_TABLE",
+    "TEXT_ONLY_ALGORITHMS",
     "first_non_text",
     "hash_bytes",
     "hash_fixed",

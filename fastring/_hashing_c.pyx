@@ -51,6 +51,7 @@ from fastring._hashfuncs cimport (
     ALGO_XXH3_64,
     ALGO_XXH64,
     algo_is_32bit,
+    algo_takes_text,
     fnv1a_64,
     fnv1a_64_u64,
     hash_bytes as _c_hash_bytes,
@@ -85,6 +86,7 @@ ctypedef fused off_t:
 
 __all__ = [
     "ALGORITHM_TABLE",
+    "TEXT_ONLY_ALGORITHMS",
     "first_non_text",
     "hash_bytes",
     "hash_fixed",
@@ -118,6 +120,10 @@ ALGORITHM_TABLE = (
     ("libmemcached:one_at_a_time", ALGO_ONE_AT_A_TIME, 32, 0),
     ("nginx:crc32", ALGO_CRC32, 32, 0),
 )
+
+#: Ids of the systems' hashes of text (``algo_takes_text``): hash_objects refuses an
+#: integer key for them. The pure twin's copy must equal it (tests/test_tables.py).
+TEXT_ONLY_ALGORITHMS = tuple(range(ALGO_KAFKA_MURMUR2, ALGO_PANDAS_SIPHASH + 1))
 
 
 # ---------------------------------------------------------------- validation
@@ -551,6 +557,14 @@ cdef inline uint64_t _hash_short_first(const uint8_t* p, size_t n, int algo,
     return _c_hash_bytes(p, n, algo, seed)
 
 
+def _integer_for_text(i, key):
+    """The error for a key that is not text where the algorithm hashes text only."""
+    from fastring._keycontract_py import at_position
+
+    kind = type(key).__name__
+    return at_position(TypeError(f"key at position {i} has type {kind}: this system hashes text (str or bytes)"), i)
+
+
 cdef inline int _hash_object(PyObject* o, Py_ssize_t i, int algo, uint64_t seed,
                              uint64_t* h) except -1:
     """Convert key ``o`` (at position i) by the key contract and hash it into h[0].
@@ -565,9 +579,13 @@ cdef inline int _hash_object(PyObject* o, Py_ssize_t i, int algo, uint64_t seed,
     cdef object held
     cdef int kind = key_fast(o, &p, &n, &bits)
     if kind == KEY_BITS:
+        if algo_takes_text(algo):
+            raise _integer_for_text(i, <object>o)
         h[0] = hash_u64(bits, algo, seed)
         return 0
     if kind == KEY_SLOW:
+        if algo_takes_text(algo) and not isinstance(<object>o, (str, bytes, bytearray, memoryview)):
+            raise _integer_for_text(i, <object>o)  # NumPy integers, bools, ...
         # <object>o holds its own reference during the call (which may run Python
         # code), and ``held`` keeps the returned bytes alive while they are hashed.
         held = key_slow(<object>o, i)

@@ -32,6 +32,7 @@ from ._hashfuncs_py import (
     _S_4TO8,
     _SCALAR,
     ALGORITHM_TABLE,
+    TEXT_ONLY,
     FNV1A_64,
     MD5_32,
     MURMUR3_32,
@@ -40,10 +41,11 @@ from ._hashfuncs_py import (
     XXH64,
     md5_32,
 )
-from ._keycontract_py import key_bytes
+from ._keycontract_py import at_position, key_bytes
 
 __all__ = [
     "ALGORITHM_TABLE",
+    "TEXT_ONLY_ALGORITHMS",
     "first_non_text",
     "hash_bytes",
     "hash_fixed",
@@ -64,6 +66,10 @@ __all__ = [
 _OUT_DTYPE = {
     algo: np.dtype(np.uint64 if bits == 64 else np.uint32) for _, algo, bits, _ in ALGORITHM_TABLE
 }
+
+
+#: Ids of the systems' hashes of text: hash_objects refuses an integer key for them.
+TEXT_ONLY_ALGORITHMS = tuple(sorted(TEXT_ONLY))
 
 
 def _scalar_for(algo):
@@ -411,6 +417,9 @@ def hash_objects(items, algo, seed, out):
                 append(key_bytes(obj, i))
         elif t is bytes:
             append(obj)
+        elif algo in TEXT_ONLY and not isinstance(obj, (str, bytes, bytearray, memoryview)):
+            message = f"key at position {i} has type {t.__name__}: this system hashes text (str or bytes)"
+            raise at_position(TypeError(message), i)
         elif (t is int or t is bool) and _INT_MIN <= obj < _INT_END:
             # 8 bytes little-endian two's complement; [2**63, 2**64) as uint64 bits
             append((obj & _M64).to_bytes(8, "little"))

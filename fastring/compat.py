@@ -108,7 +108,7 @@ def _hash(keys: Any, system: _System, key_type: str | None, algorithm: str, seed
     algo, dtype, seed = resolve_algorithm(algorithm, seed)
     batch = as_key_batch(keys)
     spec = _key_type(batch, system, key_type)
-    batch = _encode(batch, spec, system, key_type)
+    batch = _encode(batch, spec, system, key_type, algo)
     out = np.empty(len(batch), dtype=dtype)
     hash_batch(batch, algo, seed, out)
     return out
@@ -158,10 +158,10 @@ def _first_batch(batch: KeyBatch) -> KeyBatch:
             return batch
 
 
-def _encode(batch: KeyBatch, spec: _Type, system: _System, key_type: str | None) -> KeyBatch:
+def _encode(batch: KeyBatch, spec: _Type, system: _System, key_type: str | None, algo: int) -> KeyBatch:
     type_name = f"{system.name} {key_type or [n for n, t in system.types.items() if t == spec][0]}"
     if spec.kind == "text":
-        _check_text(batch, type_name)
+        _check_text(batch, type_name, objects=algo not in _hashing.TEXT_ONLY_ALGORITHMS)
         return batch
     if spec.kind == "uuid":
         return _uuid_batch(batch, type_name)
@@ -179,11 +179,15 @@ def _fixed_bytes(data: np.ndarray, width: int) -> PackedKeys:
 _TEXT_TYPES = (str, bytes, bytearray, memoryview)
 
 
-def _check_text(batch: KeyBatch, type_name: str, *, types: tuple = _TEXT_TYPES) -> None:
-    """Integer keys are not text: refuse them (the kernels would hash their 8 bytes)."""
+def _check_text(batch: KeyBatch, type_name: str, *, types: tuple = _TEXT_TYPES, objects: bool = True) -> None:
+    """Integer keys are not text: refuse them (the kernels would hash their 8 bytes).
+
+    ``objects=False``: Python objects are left to the kernel, which refuses integers
+    itself for the systems' text hashes (one pass over the keys instead of two).
+    """
     if isinstance(batch, IntKeys):
         raise at_position(TypeError(f"key at position 0 is an integer, not a {type_name}"), 0)
-    if isinstance(batch, ObjectKeys):
+    if isinstance(batch, ObjectKeys) and (objects or types != _TEXT_TYPES):
         items = batch.items
         i = _hashing.first_non_text(items)
         if i < 0 and types != _TEXT_TYPES:
@@ -192,10 +196,10 @@ def _check_text(batch: KeyBatch, type_name: str, *, types: tuple = _TEXT_TYPES) 
             kind = type(items[i]).__name__
             raise at_position(TypeError(f"key at position {i} has type {kind}, not a {type_name}"), i)
     elif isinstance(batch, DictKeys):
-        _check_text(batch.dictionary, type_name, types=types)
+        _check_text(batch.dictionary, type_name, types=types, objects=objects)
     elif isinstance(batch, ChunkedKeys):
         for chunk in batch.chunks:
-            _check_text(chunk, type_name, types=types)
+            _check_text(chunk, type_name, types=types, objects=objects)
 
 
 def _uuid_batch(batch: KeyBatch, type_name: str) -> KeyBatch:
@@ -285,7 +289,7 @@ def redis_slot(keys: Any) -> np.ndarray:
     """
     algo, dtype, _ = resolve_algorithm("redis:slot")
     batch = as_key_batch(keys)
-    _check_text(batch, "Redis key (str or bytes)")
+    _check_text(batch, "Redis key (str or bytes)", objects=False)
     out = np.empty(len(batch), dtype=dtype)
     hash_batch(batch, algo, 0, out)
     return out.view(np.int32)
@@ -343,12 +347,32 @@ def _split_nulls(keys: Any) -> tuple[Any, np.ndarray | None]:
     return keys, None
 
 
-def _with_nulls(values: np.ndarray, mask: np.ndarray | None, seed: int) -> np.ndarray:
-    if mask is None:
-        return values
+def _nulls_as(compute: Any, keys: Any, null_value: Any) -> np.ndarray:
+    """``compute(keys)``, with ``null_value`` where a key is null.
+
+    The keys are hashed as they are first: the kernels refuse a null, so keys without
+    nulls (the common case) cost nothing extra. Only then are the nulls split out and
+    the rest hashed; an error there names the key's position among all the keys.
+    """
+    try:
+        return compute(keys)
+    except (TypeError, ValueError) as exc:
+        rest, mask = _split_nulls(keys)
+        if mask is None:
+            raise
+        error = exc
+    try:
+        values = compute(rest)
+    except (TypeError, ValueError, OverflowError) as exc:
+        position = getattr(exc, "position", None)
+        if position is None:
+            raise
+        original = int(np.flatnonzero(~mask)[position])
+        message = str(exc).replace(f"position {position}", f"position {original}", 1)
+        raise at_position(type(exc)(message), original) from error
     out = np.empty(len(mask), dtype=values.dtype)
     out[~mask] = values
-    out[mask] = seed
+    out[mask] = null_value
     return out
 
 
@@ -367,9 +391,11 @@ def spark_hash(keys: Any, *, key_type: str | None = None, seed: int = 42) -> np.
     array([228093765,        42], dtype=int32)
     """
     seed_bits = _java_int(seed)
-    keys, mask = _split_nulls(keys)
-    h = _hash(keys, _SPARK, key_type, "spark:murmur3", seed_bits).view(np.int32)
-    return _with_nulls(h, mask, np.int32(seed))
+
+    def compute(values: Any) -> np.ndarray:
+        return _hash(values, _SPARK, key_type, "spark:murmur3", seed_bits).view(np.int32)
+
+    return _nulls_as(compute, keys, np.int32(seed))
 
 
 def spark_xxhash64(keys: Any, *, key_type: str | None = None, seed: int = 42) -> np.ndarray:
@@ -383,9 +409,11 @@ def spark_xxhash64(keys: Any, *, key_type: str | None = None, seed: int = 42) ->
     array([-4294468057691064905])
     """
     seed = check_int(seed, "seed", -(2**63), 2**63 - 1)
-    keys, mask = _split_nulls(keys)
-    h = _hash(keys, _SPARK, key_type, "xxh64", seed & 0xFFFFFFFFFFFFFFFF).view(np.int64)
-    return _with_nulls(h, mask, np.int64(seed))
+
+    def compute(values: Any) -> np.ndarray:
+        return _hash(values, _SPARK, key_type, "xxh64", seed & 0xFFFFFFFFFFFFFFFF).view(np.int64)
+
+    return _nulls_as(compute, keys, np.int64(seed))
 
 
 def spark_partition(keys: Any, num_partitions: int, *, key_type: str | None = None) -> np.ndarray:
@@ -524,15 +552,18 @@ def pandas_hash(keys: Any) -> np.ndarray:
     numeric = _numeric_array(keys)
     if numeric is not None:
         return _pandas_numeric(numeric)
-    keys, mask = _split_nulls(keys)
     algo, dtype, _ = resolve_algorithm("pandas:siphash")
-    batch = as_key_batch(keys)
-    _check_text(batch, "string for pandas.util.hash_array")
-    out = np.empty(len(batch), dtype=dtype)
-    hash_batch(batch, algo, 0, out)
+
+    def compute(values: Any) -> np.ndarray:
+        batch = as_key_batch(values)
+        _check_text(batch, "string for pandas.util.hash_array", objects=False)
+        out = np.empty(len(batch), dtype=dtype)
+        hash_batch(batch, algo, 0, out)
+        return out
+
     # hash_array (categorize=True, as hash_pandas_object and Dask use it) maps a null
     # to 2**64 - 1.
-    return _with_nulls(out, mask, np.uint64(0xFFFFFFFFFFFFFFFF))
+    return _nulls_as(compute, keys, np.uint64(0xFFFFFFFFFFFFFFFF))
 
 
 def dask_partition(keys: Any, npartitions: int) -> np.ndarray:

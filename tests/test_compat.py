@@ -450,6 +450,9 @@ def test_es_hash_of_ill_formed_utf8_agrees_in_both_twins(compiled, data):
         (lambda: compat.pandas_hash([b"x", 3.5]), TypeError, "position 1"),
         (lambda: compat.dask_partition(["a"], 0), ValueError, "npartitions"),
         (lambda: compat.kafka_partition(pd.Series(["a", None]), 3), ValueError, "position 1"),
+        # After nulls, a bad key is named by its position among all the keys.
+        (lambda: compat.spark_hash([None, "a", None, 2.5]), TypeError, "position 3 "),
+        (lambda: compat.pandas_hash(pd.Series([None, "a", 3.5], dtype=object)), TypeError, "position 2 "),
     ],
 )
 def test_bad_input_is_a_clear_error(twin, call, error, match):

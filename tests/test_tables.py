@@ -13,7 +13,12 @@ from fastring.hashing import resolve_algorithm
 
 @pytest.mark.parametrize(
     "area, table",
-    [("hashing", "ALGORITHM_TABLE"), ("ring", "RING_MODES"), ("select", "SWRR_ROW_NAMES")],
+    [
+        ("hashing", "ALGORITHM_TABLE"),
+        ("hashing", "TEXT_ONLY_ALGORITHMS"),
+        ("ring", "RING_MODES"),
+        ("select", "SWRR_ROW_NAMES"),
+    ],
 )
 def test_twins_state_the_same_table(compiled, area, table):
     c, p = compiled[area]
@@ -52,3 +57,18 @@ def test_twins_and_selector_offer_the_same_names(compiled, area):
     assert sorted(c.__all__) == sorted(p.__all__) == sorted(selector.__all__)
     for name in selector.__all__:
         assert hasattr(c, name) and hasattr(p, name), name
+
+
+def test_text_only_algorithms_refuse_integers_in_both_twins(compiled):
+    import numpy as np
+
+    c, p = compiled["hashing"]
+    for name, algo, bits, _ in c.ALGORITHM_TABLE:
+        out = np.empty(2, dtype=np.uint64 if bits == 64 else np.uint32)
+        for twin in (c, p):
+            if algo in c.TEXT_ONLY_ALGORITHMS:
+                for bad in (7, True, np.int64(7)):
+                    with pytest.raises(TypeError, match="position 1 has type .*hashes text"):
+                        twin.hash_objects(["k", bad], algo, 0, out)
+            else:
+                twin.hash_objects(["k", 7], algo, 0, out)  # ints hash as 8 bytes
