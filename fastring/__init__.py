@@ -19,6 +19,7 @@ from .balance import (
 from .hashing import ALGORITHMS, hash_key, hash_keys
 from .bounded import assign_bounded
 from .ring import HashRing
+from .pipeline import split
 from .routers import Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
 from .select import SmoothWeightedRoundRobin, WeightedSampler
 
@@ -44,4 +45,5 @@ __all__ = [
     "hash_keys",
     "jump_hash",
     "jumpback_hash",
+    "split",
 ]

@@ -203,7 +203,8 @@ def _import_array(schema: ArrowSchema, array: ArrowArray, owner: Any, base: int)
         raise TypeError(
             f"key at position {base} has unsupported type: Arrow format {_format_name(fmt)}: "
             "a whole table (or a struct column) is not a key column; pass one column, "
-            "e.g. table['user_id'] or df['user_id']"
+            "e.g. table['user_id'] or df['user_id'] (or route the whole table with "
+            "fastring.split(table, router, on='user_id'))"
         )
     if not (fmt in _INTEGER_FORMATS or fmt in _BINARY_FORMATS or fmt in _VIEW_FORMATS or fmt == "b"):
         raise TypeError(

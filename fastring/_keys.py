@@ -103,7 +103,8 @@ def from_pandas(keys: Any) -> KeyBatch:
     pd = sys.modules["pandas"]
     if isinstance(keys, pd.DataFrame):
         raise TypeError(
-            "a whole DataFrame is not a key column; pass one column, e.g. df['user_id']"
+            "a whole DataFrame is not a key column; pass one column, e.g. df['user_id'] "
+            "(or route the whole table with fastring.split(df, router, on='user_id'))"
         )
     if not isinstance(keys, (pd.Series, pd.Index)):
         raise TypeError(f"unsupported pandas container {type(keys).__name__}; pass a Series or Index")

@@ -6,6 +6,7 @@ from ._implementation import IMPLEMENTATION
 
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._routers_py import (
+        group_rows,
         jump_many,
         jump_one,
         jumpback_many,
@@ -20,6 +21,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     )
 else:
     from ._routers_c import (  # type: ignore[no-redef]
+        group_rows,
         jump_many,
         jump_one,
         jumpback_many,
@@ -34,6 +36,7 @@ else:
     )
 
 __all__ = [
+    "group_rows",
     "jump_many",
     "jump_one",
     "jumpback_many",

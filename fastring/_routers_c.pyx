@@ -20,6 +20,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
 
 __all__ = [
+    "group_rows",
     "jump_one",
     "jump_many",
     "jumpback_one",
@@ -619,3 +620,42 @@ def maglev_many(const uint64_t[::1] hashes, const int32_t[::1] table, int32_t[::
     with nogil:
         for i in range(m):
             out[i] = table[hashes[i] % size]
+
+
+# ---------------------------------------------------------------- grouping rows by node
+
+def group_rows(const int32_t[::1] node, int64_t n_nodes, int64_t[::1] order, int64_t[::1] offsets):
+    """A stable counting sort of rows by node: ``order[offsets[j]:offsets[j + 1]]`` are
+    the rows of node j, in input order. One pass counts, one places (GIL released).
+
+    Returns -1, or the first row whose node is outside ``[0, n_nodes)`` (then ``order``
+    and ``offsets`` are not meaningful).
+    """
+    cdef Py_ssize_t n = node.shape[0]
+    cdef Py_ssize_t i, bad = -1
+    cdef int64_t j, total = 0, c
+    if n_nodes < 0 or offsets.shape[0] != n_nodes + 1:
+        raise ValueError("offsets must have n_nodes + 1 entries")
+    if order.shape[0] != n:
+        raise ValueError("order must have one entry per row")
+    with nogil:
+        for j in range(n_nodes + 1):
+            offsets[j] = 0
+        for i in range(n):
+            if node[i] < 0 or node[i] >= n_nodes:
+                bad = i
+                break
+            offsets[node[i] + 1] += 1
+        if bad < 0:
+            for j in range(1, n_nodes + 1):
+                offsets[j] += offsets[j - 1]
+            # offsets[j] is now where node j's rows start; place each row, then shift
+            # back (offsets[j] ends at node j + 1's start: undo by one slot).
+            for i in range(n):
+                c = offsets[node[i]]
+                order[c] = i
+                offsets[node[i]] = c + 1
+            for j in range(n_nodes, 0, -1):
+                offsets[j] = offsets[j - 1]
+            offsets[0] = 0
+    return bad

@@ -18,6 +18,7 @@ import numpy as np
 from ._hashfuncs_py import SPLITMIX_GAMMA, mix64, mix64_array
 
 __all__ = [
+    "group_rows",
     "jump_one",
     "jump_many",
     "jumpback_one",
@@ -458,3 +459,23 @@ def maglev_many(hashes, table, out) -> None:
     if out.shape[0] != hashes.shape[0]:
         raise ValueError("out must have the length of hashes")
     np.take(table, (hashes % np.uint64(table.shape[0])).astype(np.intp), out=out)
+
+
+# --- grouping rows by node ---
+
+
+def group_rows(node, n_nodes, order, offsets):
+    """A stable counting sort of rows by node (see ``_routers_c.group_rows``); returns
+    -1, or the first row whose node is outside ``[0, n_nodes)``."""
+    node = np.asarray(node)
+    if n_nodes < 0 or len(offsets) != n_nodes + 1:
+        raise ValueError("offsets must have n_nodes + 1 entries")
+    if len(order) != len(node):
+        raise ValueError("order must have one entry per row")
+    bad = np.flatnonzero((node < 0) | (node >= n_nodes))
+    if len(bad):
+        return int(bad[0])
+    offsets[0] = 0
+    offsets[1:] = np.cumsum(np.bincount(node, minlength=n_nodes)) if n_nodes else []
+    order[:] = np.argsort(node, kind="stable")
+    return -1

@@ -1,0 +1,116 @@
+"""fastring.split: tables in, one part per node out, for pandas, pyarrow and polars."""
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fastring import HashRing, Maglev, MementoRouter, Rendezvous, split
+from fastring._implementation import use_twin
+from fastring.pipeline import group_rows
+
+NODES = [f"node-{i}" for i in range(7)]
+KEYS = [f"user:{i}" for i in range(500)]
+ROUTERS = [HashRing(NODES), Maglev(NODES), Rendezvous(NODES), MementoRouter(NODES)]
+
+
+def tables(keys):
+    values = np.arange(len(keys))
+    return {
+        "pandas": pd.DataFrame({"k": keys, "v": values}),
+        "arrow": pa.table({"k": keys, "v": values}),
+        "batch": pa.record_batch({"k": pa.array(keys), "v": pa.array(values)}),
+        "polars": pl.DataFrame({"k": keys, "v": values}),
+    }
+
+
+def column_v(part):
+    if isinstance(part, pd.DataFrame):
+        return part["v"].tolist()
+    if isinstance(part, (pa.Table, pa.RecordBatch)):
+        return part.column("v").to_pylist()
+    return part["v"].to_list()
+
+
+@pytest.mark.parametrize("router", ROUTERS, ids=lambda r: type(r).__name__)
+@pytest.mark.parametrize("kind", ["pandas", "arrow", "batch", "polars"])
+def test_each_part_holds_its_nodes_rows_in_input_order(twin, router, kind):
+    data = tables(KEYS)[kind]
+    index = router.lookup_many(KEYS)
+    parts = split(data, router, on="k")
+    assert list(parts) == [n for j, n in enumerate(router.nodes) if (index == j).any()]  # node order
+    for name, part in parts.items():
+        assert type(part) is type(data) or (kind == "batch" and isinstance(part, pa.RecordBatch))
+        j = router.nodes.index(name)
+        assert column_v(part) == np.flatnonzero(index == j).tolist()
+    assert sum(len(p) for p in parts.values()) == len(KEYS)
+
+
+def test_key_columns_give_row_numbers_and_precomputed_indices_work(twin):
+    ring = HashRing(NODES)
+    index = ring.lookup_many(KEYS)
+    for keys in (KEYS, np.array(KEYS, dtype=object), pa.array(KEYS), pd.Series(KEYS)):
+        parts = split(keys, ring)
+        assert {n: p.tolist() for n, p in parts.items()} == {
+            n: np.flatnonzero(index == j).tolist() for j, n in enumerate(ring.nodes) if (index == j).any()
+        }
+    assert {n: p.tolist() for n, p in split(KEYS, index, nodes=ring.nodes).items()} == {
+        n: p.tolist() for n, p in split(KEYS, ring).items()
+    }
+
+
+def test_empty_parts_only_when_asked(twin):
+    ring = HashRing(NODES)
+    few = KEYS[:3]
+    assert len(split(few, ring)) <= 3
+    every = split(few, ring, keep_empty=True)
+    assert list(every) == list(ring.nodes) and sum(len(p) for p in every.values()) == 3
+    parts = split(tables(few)["arrow"], ring, on="k", keep_empty=True)
+    assert all(isinstance(p, pa.Table) for p in parts.values())
+
+
+@settings(max_examples=50, deadline=None)
+@given(index=st.lists(st.integers(0, 9), max_size=300), extra=st.integers(0, 3))
+def test_group_rows_twins_agree_with_a_stable_sort(index, extra):
+    index = np.array(index, dtype=np.int32)
+    n_nodes = 10 + extra
+    expected_order = np.argsort(index, kind="stable")
+    expected_offsets = np.concatenate([[0], np.cumsum(np.bincount(index, minlength=n_nodes))])
+    for name in ("cython", "python"):
+        with use_twin(name):
+            order, offsets = group_rows(index, n_nodes)
+        assert order.tolist() == expected_order.tolist() and offsets.tolist() == expected_offsets.tolist()
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: split(tables(KEYS)["pandas"], HashRing(NODES), on="nope"), KeyError, "no column 'nope'"),
+        (lambda: split(tables(KEYS)["polars"], HashRing(NODES)), TypeError, "needs on="),
+        (lambda: split(pd.DataFrame({"k": ["a", None]}), HashRing(NODES), on="k"), ValueError, "position 1"),
+        (lambda: split(pa.table({"k": ["a", None]}), HashRing(NODES), on="k"), ValueError, "position 1"),
+        (lambda: split(KEYS, HashRing()), ValueError, "no nodes"),
+        (lambda: split(KEYS, np.zeros(3, np.int32), nodes=NODES), ValueError, "3 node indices for 500 rows"),
+        (lambda: split(["a", "b"], np.array([0, 9]), nodes=NODES), ValueError, "row 1 has node index 9"),
+        (lambda: split(["a"], np.array([0])), TypeError, "nodes="),
+        (lambda: split(["a"], np.array([0.5]), nodes=NODES), TypeError, "integer array"),
+        (lambda: split(KEYS, HashRing(NODES), on="k"), TypeError, "key column itself"),
+    ],
+)
+def test_bad_input(twin, call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_group_rows_refuses_bad_indices_in_both_twins(compiled):
+    for module in compiled["routers"]:
+        order, offsets = np.empty(2, np.int64), np.empty(3, np.int64)
+        assert module.group_rows(np.array([0, 2], np.int32), 2, order, offsets) == 1
+        assert module.group_rows(np.array([-1, 0], np.int32), 2, order, offsets) == 0
+        with pytest.raises(ValueError):
+            module.group_rows(np.array([0], np.int32), 2, np.empty(1, np.int64), np.empty(2, np.int64))
+        with pytest.raises(ValueError):
+            module.group_rows(np.array([0], np.int32), 2, np.empty(2, np.int64), offsets)
