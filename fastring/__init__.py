@@ -19,7 +19,7 @@ from .balance import (
 from .hashing import ALGORITHMS, hash_key, hash_keys
 from .bounded import assign_bounded
 from .ring import HashRing
-from .pipeline import split
+from .pipeline import split, write_split
 from .routers import Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
 from .select import SmoothWeightedRoundRobin, WeightedSampler
 
@@ -46,4 +46,5 @@ __all__ = [
     "jump_hash",
     "jumpback_hash",
     "split",
+    "write_split",
 ]

@@ -1,4 +1,4 @@
-"""Route a whole table at once: its rows split into one part per node.
+"""Route a whole table at once: its rows split into one part per node, or one file.
 
 :func:`split` takes a pandas DataFrame, a pyarrow Table or RecordBatch, a polars
 DataFrame or a bare key column, routes the ``on`` column with any router, groups the
@@ -9,7 +9,10 @@ gather for the whole table, then zero-copy slices.
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+import threading
 from typing import Any
 
 import numpy as np
@@ -17,7 +20,7 @@ import numpy as np
 from . import _routers
 from ._params import check_int
 
-__all__ = ["split"]
+__all__ = ["split", "write_split"]
 
 
 def _table_kind(data: Any) -> str | None:
@@ -145,3 +148,156 @@ def split(data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_emp
         return {names[j]: gathered.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in wanted}
     gathered = data[order]  # polars: one gather
     return {names[j]: gathered.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in wanted}
+
+
+# --------------------------------------------------------------------------- files
+
+_FORMATS = ("parquet", "csv")
+# Characters no file name may hold on some platform we write to (and control codes).
+_UNSAFE = re.compile(r'[/\\\x00-\x1f<>:"|?*]')
+
+
+def _node_path(template: str, name: Any) -> str:
+    text = f"{name}"
+    if not text or text in (".", "..") or _UNSAFE.search(text) or text != text.strip():
+        raise ValueError(
+            f"node {name!r} is not a safe file name (no /, \\, :, <>\"|?*, control characters, "
+            "surrounding spaces, '.' or '..'): rename the node or write a column per node instead"
+        )
+    return template.replace("{node}", text)
+
+
+def _to_arrow(part: Any) -> Any:
+    pa = _pyarrow()
+    if isinstance(part, (pa.Table, pa.RecordBatch)):
+        return part
+    if type(part).__module__.startswith("pandas"):
+        return pa.Table.from_pandas(part, preserve_index=False)
+    return part.to_arrow()  # polars
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError("write_split needs pyarrow: pip install 'fastring[arrow]'") from None
+    return pyarrow
+
+
+def _write(part: Any, path: str, format: str) -> None:
+    table = _to_arrow(part)
+    if format == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, path)
+    else:
+        import pyarrow.csv as pcsv
+
+        pcsv.write_csv(table, path)
+
+
+def write_split(
+    data: Any,
+    router: Any,
+    path: str,
+    *,
+    on: Any = None,
+    format: str = "parquet",
+    threads: int | None = None,
+    overwrite: bool = False,
+    nodes: Any = None,
+    progress: bool | None = None,
+) -> dict:
+    """Write one file per node: the rows of ``data`` that route to it.
+
+    Parameters
+    ----------
+    data, router, on, nodes
+        As for :func:`split` (a table: pandas, pyarrow or polars).
+    path : str
+        A template with ``{node}``, e.g. ``"out/users-{node}.parquet"``; directories
+        are created. Node names must be safe file names (an error names the first that
+        is not).
+    format : {"parquet", "csv"}
+    threads : int, optional
+        Files written in parallel (default: the CPU count, at most 8).
+    overwrite : bool
+        Replace files that exist; otherwise an existing file is an error.
+    progress : bool, optional
+        Show a progress line on stderr (default: when stderr is a terminal).
+
+    Returns
+    -------
+    dict
+        node name -> the path written, for the nodes that got rows.
+
+    Every file is written under a temporary name and renamed only when all of them
+    succeeded: an error leaves no output file behind.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pandas as pd
+    >>> from fastring import HashRing, write_split
+    >>> df = pd.DataFrame({"user": [f"u{i}" for i in range(100)]})
+    >>> out = tempfile.mkdtemp()
+    >>> written = write_split(df, HashRing(["a", "b"]), os.path.join(out, "{node}.parquet"), on="user")
+    >>> sorted(os.path.basename(p) for p in written.values())
+    ['a.parquet', 'b.parquet']
+    """
+    if not isinstance(path, str) or "{node}" not in path:
+        raise ValueError(f"path must be a template with {{node}}, e.g. 'out/part-{{node}}.parquet'; got {path!r}")
+    if format not in _FORMATS:
+        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_FORMATS)}")
+    if _table_kind(data) is None:
+        raise TypeError(f"write_split needs a table (pandas, pyarrow or polars), got {type(data).__name__}")
+    workers = min(8, os.cpu_count() or 1) if threads is None else check_int(threads, "threads", 1, 1024)
+    _pyarrow()
+    parts = split(data, router, on=on, nodes=nodes)
+    targets = {name: _node_path(path, name) for name in parts}
+    seen: dict = {}
+    for name, target in targets.items():
+        if target in seen:
+            raise ValueError(f"nodes {seen[target]!r} and {name!r} would both write {target!r}")
+        seen[target] = name
+        if not overwrite and os.path.exists(target):
+            raise FileExistsError(f"{target!r} exists; pass overwrite=True to replace it")
+    show = sys.stderr.isatty() if progress is None else bool(progress)
+    temporary = {name: f"{target}.fastring-{os.getpid()}-{threading.get_ident()}.tmp" for name, target in targets.items()}
+    done = [0]
+    lock = threading.Lock()
+
+    def write_one(name: Any) -> None:
+        target = targets[name]
+        directory = os.path.dirname(target)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        _write(parts[name], temporary[name], format)
+        if show:
+            with lock:
+                done[0] += 1
+                print(f"\rfastring: wrote {done[0]}/{len(parts)} files", end="", file=sys.stderr, flush=True)
+
+    try:
+        if workers == 1 or len(parts) < 2:
+            for name in parts:
+                write_one(name)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                for future in [pool.submit(write_one, name) for name in parts]:
+                    future.result()
+    except BaseException:
+        for tmp in temporary.values():
+            try:
+                os.remove(tmp)
+            except FileNotFoundError:
+                pass
+        raise
+    finally:
+        if show:
+            print(file=sys.stderr)
+    for name, target in targets.items():
+        os.replace(temporary[name], target)
+    return targets

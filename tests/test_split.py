@@ -114,3 +114,68 @@ def test_group_rows_refuses_bad_indices_in_both_twins(compiled):
             module.group_rows(np.array([0], np.int32), 2, np.empty(1, np.int64), np.empty(2, np.int64))
         with pytest.raises(ValueError):
             module.group_rows(np.array([0], np.int32), 2, np.empty(2, np.int64), offsets)
+
+
+# -- write_split -----------------------------------------------------------------------
+
+import pyarrow.csv as pcsv  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from fastring import pipeline, write_split  # noqa: E402
+
+
+@pytest.mark.parametrize("kind", ["pandas", "arrow", "polars"])
+@pytest.mark.parametrize("format, read", [("parquet", pq.read_table), ("csv", pcsv.read_csv)])
+@pytest.mark.parametrize("threads", [1, None])
+def test_write_split_writes_each_nodes_rows(tmp_path, twin, kind, format, read, threads):
+    ring = HashRing(NODES)
+    index = ring.lookup_many(KEYS)
+    written = write_split(tables(KEYS)[kind], ring, str(tmp_path / "out" / ("part-{node}." + format)), on="k",
+                          format=format, threads=threads)
+    assert set(written) == {n for j, n in enumerate(ring.nodes) if (index == j).any()}
+    for name, path in written.items():
+        assert path == str(tmp_path / "out" / f"part-{name}.{format}")
+        table = read(path)
+        assert table.column("v").to_pylist() == np.flatnonzero(index == ring.nodes.index(name)).tolist()
+        assert table.column("k").to_pylist() == [KEYS[i] for i in table.column("v").to_pylist()]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        f"part-{n}.{format}" for n in written
+    )  # no temporary files left
+
+
+def test_write_split_refuses_to_overwrite_and_bad_templates(tmp_path):
+    ring = HashRing(NODES)
+    df = tables(KEYS)["pandas"]
+    template = str(tmp_path / "{node}.parquet")
+    write_split(df, ring, template, on="k")
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        write_split(df, ring, template, on="k")
+    write_split(df, ring, template, on="k", overwrite=True)
+    with pytest.raises(ValueError, match=r"template with \{node\}"):
+        write_split(df, ring, str(tmp_path / "x.parquet"), on="k")
+    with pytest.raises(ValueError, match="unknown format"):
+        write_split(df, ring, template, on="k", format="xlsx")
+    with pytest.raises(TypeError, match="needs a table"):
+        write_split(KEYS, ring, template)
+    for bad in ("a/b", "..", "c:d", " e"):
+        with pytest.raises(ValueError, match="not a safe file name"):
+            write_split(df, HashRing([bad]), template, on="k", overwrite=True)
+    with pytest.raises(ValueError, match="would both write"):
+        write_split(df, np.arange(len(KEYS)) % 2, template, on="k", nodes=["1", 1], overwrite=True)
+
+
+def test_write_split_leaves_no_file_behind_on_error(tmp_path, monkeypatch):
+    ring = HashRing(NODES)
+    real = pipeline._write
+    calls = []
+
+    def failing(part, path, format):
+        calls.append(path)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real(part, path, format)
+
+    monkeypatch.setattr(pipeline, "_write", failing)
+    with pytest.raises(OSError, match="disk full"):
+        write_split(tables(KEYS)["arrow"], ring, str(tmp_path / "{node}.parquet"), on="k", threads=1)
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,113 @@
+"""fastring.split / write_split rows of PERF.md: 1e6 rows, 16 nodes, str key column,
+against lookup_many plus each library's own grouping (and pyarrow's write_dataset).
+
+    python bench/bench_pipeline.py [--rows 1000000] [--repeats 5]
+
+Prints a table and writes bench/results/pipeline.json. Times are per row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
+from common import run_cases
+
+from fastring import HashRing, split, write_split
+
+NODES = [f"node-{i}" for i in range(16)]
+FILES = [f"node-{i}" for i in range(64)]
+
+
+def cases(n: int, _pure_n: int):
+    keys = [f"user:{i}" for i in range(n)]
+    values = np.arange(n)
+    ring = HashRing(NODES)
+    frame = pd.DataFrame({"k": keys, "v": values})
+    table = pa.table({"k": keys, "v": values})
+    polars_frame = pl.DataFrame({"k": keys, "v": values})
+
+    def pandas_groupby():
+        index = ring.lookup_many(frame["k"])
+        return {ring.nodes[j]: part for j, part in frame.groupby(index)}
+
+    def arrow_argsort():
+        index = ring.lookup_many(table.column("k"))
+        order = np.argsort(index, kind="stable")
+        gathered = table.take(order)
+        bounds = np.concatenate([[0], np.cumsum(np.bincount(index, minlength=len(NODES)))]).tolist()
+        return {ring.nodes[j]: gathered.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in range(len(NODES))}
+
+    def polars_partition_by():
+        index = ring.lookup_many(polars_frame["k"])
+        return polars_frame.with_columns(pl.Series("node", index)).partition_by("node", as_dict=True)
+
+    yield (
+        "split pandas DataFrame vs lookup_many + groupby",
+        {
+            "fastring split": (lambda: split(frame, ring, on="k"), n),
+            "lookup_many + pandas groupby": (pandas_groupby, n),
+        },
+        ("fastring split", "lookup_many + pandas groupby"),
+        "≥ 1.5×",
+    )
+    yield (
+        "split polars DataFrame vs lookup_many + partition_by",
+        {
+            "fastring split": (lambda: split(polars_frame, ring, on="k"), n),
+            "lookup_many + polars partition_by": (polars_partition_by, n),
+        },
+        ("fastring split", "lookup_many + polars partition_by"),
+        "≥ 1.0×",
+    )
+    yield (
+        "split pyarrow Table vs lookup_many + argsort + take",
+        {
+            "fastring split": (lambda: split(table, ring, on="k"), n),
+            "lookup_many + argsort + take": (arrow_argsort, n),
+        },
+        ("fastring split", "lookup_many + argsort + take"),
+        "≥ 1.5×",
+    )
+    ring64 = HashRing(FILES)
+    routed = table.append_column("node", pa.array([ring64.nodes[j] for j in ring64.lookup_many(keys).tolist()]))
+    root = tempfile.mkdtemp(prefix="fastring-bench-")
+
+    def ours():
+        out = os.path.join(root, "ours")
+        shutil.rmtree(out, ignore_errors=True)
+        write_split(table, ring64, os.path.join(out, "{node}.parquet"), on="k")
+
+    def dataset():
+        out = os.path.join(root, "dataset")
+        shutil.rmtree(out, ignore_errors=True)
+        ds.write_dataset(routed, out, format="parquet", partitioning=["node"], existing_data_behavior="overwrite_or_ignore")
+
+    yield (
+        "write_split 64 Parquet files vs pyarrow.dataset.write_dataset(partitioning=...) (routed)",
+        {
+            "fastring write_split": (ours, n),
+            "pyarrow write_dataset": (dataset, n),
+        },
+        ("fastring write_split", "pyarrow write_dataset"),
+        "≥ 1.5×",
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    run_cases("pipeline", cases(args.rows, 0), args.repeats, unit="ns/row")
+
+
+if __name__ == "__main__":
+    main()
