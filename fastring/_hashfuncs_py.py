@@ -395,31 +395,38 @@ _FMIX64_C1 = 0xFF51AFD7ED558CCD
 _FMIX64_C2 = 0xC4CEB9FE1A85EC53
 
 
-def murmur3_32(data, seed):
-    """MurmurHash3_x86_32, unsigned; == ``mmh3.hash(data, seed, signed=False)``."""
-    n = len(data)
-    h = seed & _M32
-    # body: 4-byte blocks
-    nblocks = n >> 2
-    for k in struct.unpack_from("<%dI" % nblocks, data):
-        k = (k * _MM32_C1) & _M32
-        k = ((k << 15) | (k >> 17)) & _M32
-        h ^= (k * _MM32_C2) & _M32
-        h = ((h << 13) | (h >> 19)) & _M32
-        h = (h * 5 + 0xE6546B64) & _M32
-    # tail: the last 1-3 bytes, little-endian
-    tail = data[nblocks << 2 :]
-    if tail:
-        k = (int.from_bytes(tail, "little") * _MM32_C1) & _M32
-        k = ((k << 15) | (k >> 17)) & _M32
-        h ^= (k * _MM32_C2) & _M32
-    # finalization: fmix32
-    h ^= n & _M32
+def _mm3_32_k(k):
+    k = (k * _MM32_C1) & _M32
+    k = ((k << 15) | (k >> 17)) & _M32
+    return (k * _MM32_C2) & _M32
+
+
+def _mm3_32_block(h, k):
+    """One MurmurHash3_x86_32 body step: mix the 4-byte block ``k`` into ``h``."""
+    h ^= _mm3_32_k(k)
+    h = ((h << 13) | (h >> 19)) & _M32
+    return (h * 5 + 0xE6546B64) & _M32
+
+
+def _fmix32(h):
     h ^= h >> 16
     h = (h * 0x85EBCA6B) & _M32
     h ^= h >> 13
     h = (h * 0xC2B2AE35) & _M32
     return h ^ (h >> 16)
+
+
+def murmur3_32(data, seed):
+    """MurmurHash3_x86_32, unsigned; == ``mmh3.hash(data, seed, signed=False)``."""
+    n = len(data)
+    h = seed & _M32
+    nblocks = n >> 2
+    for (k,) in struct.iter_unpack("<I", data[: nblocks << 2]):  # body: 4-byte blocks
+        h = _mm3_32_block(h, k)
+    tail = data[nblocks << 2 :]
+    if tail:  # the last 1-3 bytes, little-endian: mixed, not a full block step
+        h ^= _mm3_32_k(int.from_bytes(tail, "little"))
+    return _fmix32(h ^ (n & _M32))
 
 
 def _fmix64(k):
@@ -565,31 +572,15 @@ def cassandra_token(data):
     return (1 << 63) - 1 if h == 1 << 63 else h
 
 
-def _spark_block(h, k):
-    k = (k * _MM32_C1) & _M32
-    k = ((k << 15) | (k >> 17)) & _M32
-    h ^= (k * _MM32_C2) & _M32
-    h = ((h << 13) | (h >> 19)) & _M32
-    return (h * 5 + 0xE6546B64) & _M32
-
-
-def _fmix32(h):
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & _M32
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & _M32
-    return h ^ (h >> 16)
-
-
 def spark_murmur3(data, seed):
     """Spark's ``Murmur3_x86_32.hashUnsafeBytes``: tail bytes sign-extended, each mixed
     as a whole block."""
     h = seed & _M32
     n4 = len(data) & ~3
     for (k,) in struct.iter_unpack("<I", data[:n4]):
-        h = _spark_block(h, k)
+        h = _mm3_32_block(h, k)
     for b in data[n4:]:
-        h = _spark_block(h, (b - 256 if b >= 128 else b) & _M32)
+        h = _mm3_32_block(h, (b - 256 if b >= 128 else b) & _M32)
     return _fmix32(h ^ (len(data) & _M32))
 
 

@@ -456,7 +456,23 @@ def iceberg_bucket(keys: Any, num_buckets: int, *, key_type: str | None = None) 
 
 def default_routing_num_shards(num_shards: int) -> int:
     """Elasticsearch's default ``index.number_of_routing_shards`` (indices created
-    since 7.0): the largest ``num_shards * 2**k <= 1024``, with k >= 1."""
+    since 7.0): the largest ``num_shards * 2**k <= 1024``, with k >= 1.
+
+    Parameters
+    ----------
+    num_shards : int
+        The index's ``number_of_shards`` (1 to 2**31 - 1).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from fastring.compat import default_routing_num_shards
+    >>> default_routing_num_shards(5), default_routing_num_shards(1), default_routing_num_shards(30)
+    (640, 1024, 960)
+    """
     n = _count(num_shards, "num_shards")
     splits = max(1, 10 - (n - 1).bit_length())
     return n << splits
