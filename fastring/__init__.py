@@ -19,7 +19,7 @@ from .balance import (
 from .hashing import ALGORITHMS, hash_key, hash_keys
 from .bounded import assign_bounded
 from .ring import HashRing
-from .pipeline import split, write_split
+from .pipeline import node_names, split, write_split
 from .routers import Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
 from .select import SmoothWeightedRoundRobin, WeightedSampler
 
@@ -45,6 +45,7 @@ __all__ = [
     "hash_keys",
     "jump_hash",
     "jumpback_hash",
+    "node_names",
     "split",
     "write_split",
 ]

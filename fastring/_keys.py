@@ -46,6 +46,7 @@ def as_key_batch(keys: Any) -> KeyBatch:
         return from_numpy(keys)
     if isinstance(keys, memoryview):
         return from_numpy(np.asarray(keys))
+    check_column(keys)
     if _is_pandas(keys):
         return from_pandas(keys)
     if hasattr(keys, "__arrow_c_stream__") or hasattr(keys, "__arrow_c_array__"):
@@ -94,6 +95,49 @@ def from_numpy(array: np.ndarray) -> KeyBatch:
 # --------------------------------------------------------------------------- pandas
 
 
+_TABLE_NAMES = {
+    "pandas": "pandas DataFrame",
+    "arrow": "pyarrow table",
+    "polars": "polars DataFrame",
+    "dask": "Dask collection",
+}
+
+
+def table_kind(data: Any) -> str | None:
+    """"pandas", "arrow" or "polars" for a table of that library, "dask" for a Dask
+    DataFrame or Series (routed by :mod:`fastring.dask`), else None (a column)."""
+    module = type(data).__module__
+    if module.startswith("dask") and hasattr(data, "npartitions"):
+        return "dask"
+    if module.startswith("pandas") and "pandas" in sys.modules:
+        if isinstance(data, sys.modules["pandas"].DataFrame):
+            return "pandas"
+    elif module.startswith("pyarrow") and "pyarrow" in sys.modules:
+        pa = sys.modules["pyarrow"]
+        if isinstance(data, (pa.Table, pa.RecordBatch)):
+            return "arrow"
+    elif module.startswith("polars") and "polars" in sys.modules:
+        if isinstance(data, sys.modules["polars"].DataFrame):
+            return "polars"
+    return None
+
+
+def check_column(keys: Any) -> None:
+    """Refuse a whole table where a key column belongs, saying what to pass instead."""
+    kind = table_kind(keys)
+    if kind is None:
+        return
+    if kind == "dask":
+        raise TypeError(
+            f"a {_TABLE_NAMES[kind]} ({type(keys).__name__}) is routed on its workers: use "
+            "fastring.dask.assign(ddf, router, on='user_id') or fastring.dask.shard(...)"
+        )
+    raise TypeError(
+        f"a whole {_TABLE_NAMES[kind]} ({type(keys).__name__}) is not a key column; pass a column, "
+        "e.g. data['user_id'] (or route the whole table with fastring.split(data, router, on='user_id'))"
+    )
+
+
 def _is_pandas(keys: Any) -> bool:
     module = type(keys).__module__
     return module.startswith("pandas") and "pandas" in sys.modules and hasattr(keys, "dtype")
@@ -101,11 +145,6 @@ def _is_pandas(keys: Any) -> bool:
 
 def from_pandas(keys: Any) -> KeyBatch:
     pd = sys.modules["pandas"]
-    if isinstance(keys, pd.DataFrame):
-        raise TypeError(
-            "a whole DataFrame is not a key column; pass one column, e.g. df['user_id'] "
-            "(or route the whole table with fastring.split(df, router, on='user_id'))"
-        )
     if not isinstance(keys, (pd.Series, pd.Index)):
         raise TypeError(f"unsupported pandas container {type(keys).__name__}; pass a Series or Index")
     dtype = keys.dtype

@@ -37,7 +37,7 @@ import numpy as np
 from . import _hashing
 from ._batches import ChunkedKeys, DictKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys
 from ._keycontract_py import at_position
-from ._keys import as_key_batch, signed_integers
+from ._keys import as_key_batch, check_column, signed_integers
 from ._params import check_int, is_int
 from .hashing import hash_batch, resolve_algorithm
 
@@ -329,6 +329,7 @@ def _split_nulls(keys: Any) -> tuple[Any, np.ndarray | None]:
     Lists, tuples and object arrays by value; pandas columns by ``isna``; Arrow and
     polars columns by ``is_null``. Other containers have no nulls to split.
     """
+    check_column(keys)
     if isinstance(keys, (list, tuple)) or (isinstance(keys, np.ndarray) and keys.dtype == object):
         items = keys.tolist() if isinstance(keys, np.ndarray) else keys
         mask = np.fromiter((_is_null(k) for k in items), dtype=bool, count=len(items))

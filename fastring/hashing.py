@@ -11,6 +11,7 @@ from ._params import is_int
 from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys, ViewKeys
 from ._keycontract_py import key_bytes
 from ._keys import as_key_batch
+from ._threads import check_threads, run_sliced
 
 __all__ = ["ALGORITHMS", "hash_key", "hash_keys"]
 
@@ -137,69 +138,53 @@ def hash_keys(
     dtype('uint32')
     """
     algo, dtype, seed = resolve_algorithm(algorithm, seed)
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be a positive int, got {threads!r}")
+    threads = check_threads(threads)
     batch = as_key_batch(keys)
     n = len(batch)
     if out is None:
         out = np.empty(n, dtype=dtype)
-        _hash_parallel(batch, algo, seed, out, int(threads))
+        hash_batch(batch, algo, seed, out, threads)
         return out
     _check_out(out, dtype, n)
     if isinstance(batch, IntKeys) and not np.may_share_memory(out, batch.values):
         # Integer keys cannot fail once batched: hash straight into out (unless out
         # overlaps the keys: then a write would change keys not yet read).
-        _hash_parallel(batch, algo, seed, out, int(threads))
+        hash_batch(batch, algo, seed, out, threads)
         return out
     # Kernels write as they go; a key that fails part-way must leave the caller's
     # out untouched, so hash into a private array and hand it over on success.
     result = np.empty(n, dtype=dtype)
-    _hash_parallel(batch, algo, seed, result, int(threads))
+    hash_batch(batch, algo, seed, result, threads)
     out[...] = result
     return out
 
 
-#: Below this many keys per thread, starting threads costs more than it saves.
-_MIN_KEYS_PER_THREAD = 50_000
+def _split(batch: KeyBatch, start: int, stop: int) -> KeyBatch:
+    """Keys ``start:stop`` of a GIL-free batch, sharing its buffers."""
+    if isinstance(batch, IntKeys):
+        return IntKeys(batch.values[start:stop], batch.dtype)
+    if isinstance(batch, PackedKeys):
+        return PackedKeys(batch.data, batch.offsets[start : stop + 1])  # offsets are absolute
+    if isinstance(batch, ViewKeys):
+        return ViewKeys(batch.views[16 * start : 16 * stop], batch.buffers)
+    assert isinstance(batch, FixedKeys)
+    return FixedKeys(batch.data[start * batch.itemsize : stop * batch.itemsize], batch.itemsize)
 
 
-def _split(batch: KeyBatch, parts: int) -> list[tuple[KeyBatch, int, int]]:
-    """Cut a GIL-free batch into ``parts`` consecutive (sub-batch, start, stop)."""
-    n = len(batch)
-    bounds = np.linspace(0, n, parts + 1).astype(np.intp)
-    pieces = []
-    for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        if isinstance(batch, IntKeys):
-            piece: KeyBatch = IntKeys(batch.values[start:stop], batch.dtype)
-        elif isinstance(batch, PackedKeys):
-            piece = PackedKeys(batch.data, batch.offsets[start : stop + 1])  # offsets are absolute
-        elif isinstance(batch, ViewKeys):
-            piece = ViewKeys(batch.views[16 * start : 16 * stop], batch.buffers)
-        else:
-            assert isinstance(batch, FixedKeys)
-            piece = FixedKeys(batch.data[start * batch.itemsize : stop * batch.itemsize], batch.itemsize)
-        pieces.append((piece, start, stop))
-    return pieces
-
-
-def _hash_parallel(batch: KeyBatch, algo: int, seed: int, out: np.ndarray, threads: int) -> None:
+def hash_batch(batch: KeyBatch, algo: int, seed: int, out: np.ndarray, threads: int = 1) -> None:
+    """Hash a key batch into ``out`` with the live twin's kernels; GIL-free batches are
+    cut into up to ``threads`` slices hashed in parallel."""
     if isinstance(batch, ChunkedKeys) and threads > 1:
         start = 0
         for chunk in batch.chunks:  # each large chunk is itself split across threads
             stop = start + len(chunk)
-            _hash_parallel(chunk, algo, seed, out[start:stop], threads)
+            hash_batch(chunk, algo, seed, out[start:stop], threads)
             start = stop
         return
-    parts = min(threads, len(batch) // _MIN_KEYS_PER_THREAD)
-    if parts < 2 or not isinstance(batch, (IntKeys, PackedKeys, ViewKeys, FixedKeys)):
-        hash_batch(batch, algo, seed, out)
+    if threads < 2 or not isinstance(batch, (IntKeys, PackedKeys, ViewKeys, FixedKeys)):
+        _hash_batch_once(batch, algo, seed, out)
         return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(parts) as pool:
-        futures = [pool.submit(hash_batch, piece, algo, seed, out[a:b]) for piece, a, b in _split(batch, parts)]
-        for future in futures:
-            future.result()
+    run_sliced(len(batch), threads, lambda a, b: _hash_batch_once(_split(batch, a, b), algo, seed, out[a:b]))
 
 
 def _check_out(out: Any, dtype: np.dtype, n: int) -> None:
@@ -215,8 +200,7 @@ def _check_out(out: Any, dtype: np.dtype, n: int) -> None:
         raise ValueError("out must be C-contiguous")
 
 
-def hash_batch(batch: KeyBatch, algo: int, seed: int, out: np.ndarray) -> None:
-    """Hash a key batch into ``out`` with the live twin's kernels."""
+def _hash_batch_once(batch: KeyBatch, algo: int, seed: int, out: np.ndarray) -> None:
     if isinstance(batch, IntKeys):
         _hashing.hash_uint64(batch.values, algo, seed, out)
     elif isinstance(batch, PackedKeys):

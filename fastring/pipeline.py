@@ -18,25 +18,10 @@ from typing import Any
 import numpy as np
 
 from . import _routers
+from ._keys import table_kind
 from ._params import check_int
 
-__all__ = ["split", "write_split"]
-
-
-def _table_kind(data: Any) -> str | None:
-    """"pandas", "arrow" or "polars" for a table of that library, else None (a column)."""
-    module = type(data).__module__
-    if module.startswith("pandas") and "pandas" in sys.modules:
-        if isinstance(data, sys.modules["pandas"].DataFrame):
-            return "pandas"
-    elif module.startswith("pyarrow") and "pyarrow" in sys.modules:
-        pa = sys.modules["pyarrow"]
-        if isinstance(data, (pa.Table, pa.RecordBatch)):
-            return "arrow"
-    elif module.startswith("polars") and "polars" in sys.modules:
-        if isinstance(data, sys.modules["polars"].DataFrame):
-            return "polars"
-    return None
+__all__ = ["node_names", "split", "write_split"]
 
 
 def _column(data: Any, kind: str, on: Any) -> Any:
@@ -47,6 +32,21 @@ def _column(data: Any, kind: str, on: Any) -> Any:
         shown = ", ".join(repr(c) for c in names[:10]) + (", ..." if len(names) > 10 else "")
         raise KeyError(f"no column {on!r} to route on; the columns are {shown}")
     return data[on] if kind != "arrow" else data.column(on)
+
+
+def _keys_of(data: Any, on: Any, caller: str) -> tuple[str | None, Any]:
+    """(table kind or None, the key column) of ``data``."""
+    kind = table_kind(data)
+    if kind == "dask":
+        raise TypeError(
+            f"{caller} of a Dask collection: use fastring.dask.shard (one partition per node), "
+            "fastring.dask.assign or fastring.dask.write_split"
+        )
+    if kind is None:
+        if on is not None:
+            raise TypeError(f"on= names a column of a table; {type(data).__name__} is a key column itself")
+        return None, data
+    return kind, _column(data, kind, on)
 
 
 def _node_indices(keys: Any, router: Any, nodes: Any) -> tuple[np.ndarray, tuple]:
@@ -130,10 +130,7 @@ def split(data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_emp
     >>> all(list(p["x"]) == sorted(p["x"]) for p in parts.values())   # input order kept
     True
     """
-    kind = _table_kind(data)
-    keys = data if kind is None else _column(data, kind, on)
-    if kind is None and on is not None:
-        raise TypeError(f"on= names a column of a table; {type(data).__name__} is a key column itself")
+    kind, keys = _keys_of(data, on, "split")
     index, names = _node_indices(keys, router, nodes)
     order, offsets = group_rows(index, len(names))
     bounds = offsets.tolist()
@@ -148,6 +145,75 @@ def split(data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_emp
         return {names[j]: gathered.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in wanted}
     gathered = data[order]  # polars: one gather
     return {names[j]: gathered.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in wanted}
+
+
+_NAME_KINDS = ("pandas", "arrow", "polars")
+
+
+def node_names(data: Any, router: Any, *, on: Any = None, nodes: Any = None, to: str | None = None) -> Any:
+    """Each row's node *name*, as a categorical column: no Python object per row.
+
+    The categories are the router's nodes in index order and the codes are what
+    ``lookup_many`` returns, so this costs one routing pass and one wrap.
+
+    Parameters
+    ----------
+    data, router, on, nodes
+        As for :func:`split`: a table with ``on``, or a key column.
+    to : {"pandas", "arrow", "polars"}, optional
+        The library of the result; by default the library of ``data`` (pandas for a
+        list or a NumPy array).
+
+    Returns
+    -------
+    pandas.Series (categorical, aligned with a pandas input's index), pyarrow.DictionaryArray, or polars.Series (Enum)
+        Named ``"node"`` where the library names columns. A polars result needs str
+        node names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fastring import HashRing, node_names
+    >>> ring = HashRing(["a", "b", "c"])
+    >>> df = pd.DataFrame({"user": ["u1", "u2", "u3", "u4"]})
+    >>> names = node_names(df, ring, on="user")
+    >>> names.tolist() == [ring.lookup(u) for u in df["user"]]
+    True
+    >>> list(names.cat.categories)
+    ['a', 'b', 'c']
+    """
+    kind, keys = _keys_of(data, on, "node_names")
+    if to is None:
+        source = kind or ("pandas" if type(data).__module__.startswith("pandas") else None)
+        source = source or ("arrow" if type(data).__module__.startswith("pyarrow") else None)
+        source = source or ("polars" if type(data).__module__.startswith("polars") else None)
+        to = source or "pandas"
+    if to not in _NAME_KINDS:
+        raise ValueError(f"to must be one of {', '.join(map(repr, _NAME_KINDS))}, got {to!r}")
+    index, names = _node_indices(keys, router, nodes)
+    if to == "pandas":
+        pd = _optional("pandas", "pandas")
+        values = pd.Categorical.from_codes(index, categories=pd.Index(list(names), dtype=object))
+        row_index = data.index if hasattr(data, "index") and type(data).__module__.startswith("pandas") else None
+        return pd.Series(values, index=row_index, name="node")
+    pa = _optional("pyarrow", "arrow")
+    dictionary = pa.DictionaryArray.from_arrays(pa.array(index, type=pa.int32()), pa.array(list(names)))
+    if to == "arrow":
+        return dictionary
+    pl = _optional("polars", "polars")
+    if not all(isinstance(name, str) for name in names):
+        bad = next(name for name in names if not isinstance(name, str))
+        raise TypeError(f"a polars Enum needs str node names; node {bad!r} is a {type(bad).__name__}")
+    return pl.Series("node", dictionary, dtype=pl.Enum(list(names)))
+
+
+def _optional(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(f"this needs {module}: pip install 'fastring[{extra}]'") from None
 
 
 # --------------------------------------------------------------------------- files
@@ -249,7 +315,7 @@ def write_split(
         raise ValueError(f"path must be a template with {{node}}, e.g. 'out/part-{{node}}.parquet'; got {path!r}")
     if format not in _FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_FORMATS)}")
-    if _table_kind(data) is None:
+    if table_kind(data) is None:
         raise TypeError(f"write_split needs a table (pandas, pyarrow or polars), got {type(data).__name__}")
     workers = min(8, os.cpu_count() or 1) if threads is None else check_int(threads, "threads", 1, 1024)
     _pyarrow()

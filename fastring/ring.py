@@ -27,6 +27,7 @@ from ._params import (
     parse_nodes,
 )
 from ._ringpoints import SHIFTED_COMPAT, Config, State, points_per_vnode, rebuild, target_counts
+from ._threads import check_threads, run_sliced
 from .hashing import hash_batch, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints"]
@@ -295,11 +296,13 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         """
         return self._state.index.lookup(key)
 
-    def lookup_many(self, keys: Any) -> np.ndarray:
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
 
         ``keys`` is any container :func:`fastring.hash_keys` accepts (in compat modes:
-        any iterable, each key hashed as ``str(key)``).
+        any iterable, each key hashed as ``str(key)``). ``threads`` splits a large
+        batch into parts hashed and searched in parallel (the kernels release the
+        GIL); the answer is the same.
 
         Examples
         --------
@@ -311,32 +314,33 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         True
         """
         state = self._state
-        return self._owners(state, keys)
+        return self._owners(state, keys, check_threads(threads))
 
-    def _owners(self, state: State, keys: Any) -> np.ndarray:
+    def _owners(self, state: State, keys: Any, threads: int = 1) -> np.ndarray:
         index = state.index
         config = self._config
         if config.mode == MODE_UHASHRING:
             hi, lo = _md5_hashes(keys)
             out = np.empty(len(hi), dtype=np.int32)
             _check_points(index, len(hi))
-            index.owners_wide(hi, lo, out)
+            run_sliced(len(hi), threads, lambda a, b: index.owners_wide(hi[a:b], lo[a:b], out[a:b]))
             return out
         if config.mode == MODE_HASH:
             batch = as_key_batch(keys)
             if isinstance(batch, IntKeys):  # hashing fused into the search
+                values = batch.values
                 out = np.empty(len(batch), dtype=np.int32)
                 _check_points(index, len(batch))
-                index.owners_u64(batch.values, out)
+                run_sliced(len(values), threads, lambda a, b: index.owners_u64(values[a:b], out[a:b]))
                 return out
             keys = batch
-        hashes = self._key_hashes(keys)
+        hashes = self._key_hashes(keys, threads)
         out = np.empty(len(hashes), dtype=np.int32)
         _check_points(index, len(hashes))
-        index.owners(hashes, out)
+        run_sliced(len(hashes), threads, lambda a, b: index.owners(hashes[a:b], out[a:b]))
         return out
 
-    def _key_hashes(self, keys: Any) -> np.ndarray:
+    def _key_hashes(self, keys: Any, threads: int = 1) -> np.ndarray:
         config = self._config
         if config.mode == MODE_KETAMA:
             batch = ObjectKeys(_compat_texts(keys))
@@ -344,7 +348,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         else:
             batch = keys if isinstance(keys, _BATCHES) else as_key_batch(keys)
             out = np.empty(len(batch), dtype=np.uint64 if config.keybits == 64 else np.uint32)
-        hash_batch(batch, config.algo, 0, out)
+        hash_batch(batch, config.algo, 0, out, threads)
         return out
 
     def _entries(self, state: State, keys: Any) -> np.ndarray:

@@ -43,6 +43,7 @@ from ._params import (
 )
 from ._hashfuncs_py import mix64 as _mix64
 from .hashing import hash_key, hash_keys, resolve_algorithm
+from ._threads import check_threads, run_sliced
 
 __all__ = ["Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
 
@@ -71,9 +72,9 @@ def _is_container(keys: Any) -> bool:
     )
 
 
-def _hashes(keys: Any, algorithm: str) -> np.ndarray:
+def _hashes(keys: Any, algorithm: str, threads: int = 1) -> np.ndarray:
     """Key hashes as uint64 (32-bit algorithms zero-extended)."""
-    out = hash_keys(keys, algorithm)
+    out = hash_keys(keys, algorithm, threads=threads)
     if out.dtype != np.uint64:
         out = out.astype(np.uint64)
     return out
@@ -245,16 +246,18 @@ class _Router(NodeSet):
     def __deepcopy__(self, memo):
         return self.copy()
 
-    def _lookup_many(self, keys: Any, kernel: Any) -> np.ndarray:
+    def _lookup_many(self, keys: Any, kernel: Any, threads: Any) -> np.ndarray:
         """Hash every key once, then ``kernel(state, hashes, out)`` fills the int32 node
-        indices (of the state read once, so a concurrent change is never half seen)."""
+        indices (of the state read once, so a concurrent change is never half seen),
+        in up to ``threads`` slices in parallel."""
+        threads = check_threads(threads)
         state = self._state
-        hashes = _hashes(keys, self._algorithm)
+        hashes = _hashes(keys, self._algorithm, threads)
         out = np.empty(len(hashes), dtype=np.int32)
         if len(hashes):
             if not state.names:
                 raise empty_router_error(self._kind)
-            kernel(state, hashes, out)
+            run_sliced(len(hashes), threads, lambda a, b: kernel(state, hashes[a:b], out[a:b]))
         return out
 
     def _index(self, name: Any) -> int:
@@ -396,9 +399,13 @@ class MementoRouter(_Router):
         _routers.memento_many(np.array([h], dtype=np.uint64), state.size, state.replacer, state.index, out)
         return state.names[out[0]]
 
-    def lookup_many(self, keys: Any) -> np.ndarray:
-        """The node index (into :attr:`nodes`) of every key: an int32 array."""
-        return self._lookup_many(keys, _memento_many)
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+        """The node index (into :attr:`nodes`) of every key: an int32 array.
+
+        ``threads`` splits a large batch into parts routed in parallel (as in
+        :func:`fastring.hash_keys`); the answer is the same.
+        """
+        return self._lookup_many(keys, _memento_many, threads)
 
     def add(self, name: Any) -> None:
         """Add node ``name`` in the most recently removed bucket, or in a new last one."""
@@ -647,13 +654,13 @@ class Rendezvous(_WeightedRouter):
         _routers.rendezvous_many(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, out)
         return state.names[out[0]]
 
-    def lookup_many(self, keys: Any) -> np.ndarray:
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
 
         Each key is hashed once; all nodes are scored in the compiled twin with the GIL
-        released.
+        released, in ``threads`` parallel parts for a large batch (same answer).
         """
-        return self._lookup_many(keys, _rendezvous_many)
+        return self._lookup_many(keys, _rendezvous_many, threads)
 
     def scores(self, key: Any) -> np.ndarray:
         """Every node's score ``-w_i / ln(u)`` for ``key`` (float64, aligned with :attr:`nodes`).
@@ -862,9 +869,10 @@ class Maglev(_WeightedRouter):
             raise empty_router_error(self._kind)
         return state.names[state.table[hash_key(key, self._algorithm) % self._table_size]]
 
-    def lookup_many(self, keys: Any) -> np.ndarray:
-        """The node index (into :attr:`nodes`) of every key: an int32 array (one gather)."""
-        return self._lookup_many(keys, _maglev_many)
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+        """The node index (into :attr:`nodes`) of every key: an int32 array (one gather;
+        ``threads`` parallel parts for a large batch, same answer)."""
+        return self._lookup_many(keys, _maglev_many, threads)
 
     def __getstate__(self) -> dict:
         return {**super().__getstate__(), "table_size": self._table_size}

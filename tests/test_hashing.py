@@ -134,9 +134,9 @@ def test_all_algorithms_listed():
 def test_threads_give_the_same_hashes(monkeypatch):
     import pyarrow as pa
 
-    from fastring import hashing
+    from fastring import _threads
 
-    monkeypatch.setattr(hashing, "_MIN_KEYS_PER_THREAD", 100)
+    monkeypatch.setattr(_threads, "MIN_KEYS_PER_THREAD", 100)
     n = 1_001  # enough keys for several threads, and an odd split
     ints = np.arange(n, dtype=np.int64) * 7919 - 10**6
     words = [f"user:{i}" for i in range(n)]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastring import HashRing, Maglev, MementoRouter, Rendezvous, split
+from fastring import HashRing, Maglev, MementoRouter, Rendezvous, node_names, split
 from fastring._implementation import use_twin
 from fastring.pipeline import group_rows
 
@@ -179,3 +179,55 @@ def test_write_split_leaves_no_file_behind_on_error(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         write_split(tables(KEYS)["arrow"], ring, str(tmp_path / "{node}.parquet"), on="k", threads=1)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- node_names
+
+
+@pytest.mark.parametrize("router", ROUTERS, ids=lambda r: type(r).__name__)
+def test_node_names_are_categoricals_of_the_routers_nodes(twin, router):
+    expected = [router.lookup(k) for k in KEYS]
+    frame = pd.DataFrame({"k": KEYS}, index=pd.RangeIndex(1000, 1000 + len(KEYS)))
+    named = node_names(frame, router, on="k")
+    assert isinstance(named.dtype, pd.CategoricalDtype) and named.name == "node"
+    assert list(named.cat.categories) == list(router.nodes)  # every node, used or not
+    assert named.tolist() == expected and named.index.equals(frame.index)
+    assert node_names(frame["k"], router).tolist() == expected
+    assert node_names(KEYS, router).tolist() == expected  # plain columns: pandas
+    arrow = node_names(pa.table({"k": KEYS}), router, on="k")
+    assert isinstance(arrow, pa.DictionaryArray) and arrow.dictionary.to_pylist() == list(router.nodes)
+    assert arrow.to_pylist() == expected
+    assert node_names(pa.array(KEYS), router).to_pylist() == expected
+    polars = node_names(pl.DataFrame({"k": KEYS}), router, on="k")
+    assert polars.dtype == pl.Enum(list(router.nodes)) and polars.to_list() == expected
+    assert node_names(KEYS, router, to="polars").to_list() == expected
+    assert node_names(pl.Series(KEYS), router, to="arrow").to_pylist() == expected
+
+
+def test_node_names_bad_input(twin):
+    ring = HashRing(NODES)
+    with pytest.raises(ValueError, match="to must be one of"):
+        node_names(KEYS, ring, to="numpy")
+    with pytest.raises(TypeError, match="str node names"):
+        node_names(KEYS, HashRing([1, 2]), to="polars")
+    with pytest.raises(KeyError, match="no column 'x'"):
+        node_names(pd.DataFrame({"k": KEYS}), ring, on="x")
+    with pytest.raises(ValueError, match="no nodes"):
+        node_names(KEYS, HashRing([]))
+
+
+@pytest.mark.parametrize("kind", ["pandas", "arrow", "batch", "polars"])
+def test_a_whole_table_where_a_column_belongs_says_pass_a_column(twin, kind):
+    from fastring import compat, hash_keys
+
+    data = tables(KEYS)[kind]
+    for call in (
+        lambda: hash_keys(data),
+        lambda: HashRing(NODES).lookup_many(data),
+        lambda: Maglev(NODES).lookup_many(data),
+        lambda: compat.kafka_partition(data, 8),
+        lambda: compat.redis_slot(data),
+        lambda: compat.spark_partition(data, 8),
+    ):
+        with pytest.raises(TypeError, match=r"is not a key column; pass a column.*on='user_id'"):
+            call()
