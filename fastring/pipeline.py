@@ -279,7 +279,8 @@ def write_split(
     Parameters
     ----------
     data, router, on, nodes
-        As for :func:`split` (a table: pandas, pyarrow or polars).
+        As for :func:`split` (a table: pandas, pyarrow or polars). A Dask DataFrame
+        is written by its workers (:func:`fastring.dask.write_split`).
     path : str
         A template with ``{node}``, e.g. ``"out/users-{node}.parquet"``; directories
         are created. Node names must be safe file names (an error names the first that
@@ -315,6 +316,12 @@ def write_split(
         raise ValueError(f"path must be a template with {{node}}, e.g. 'out/part-{{node}}.parquet'; got {path!r}")
     if format not in _FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_FORMATS)}")
+    if table_kind(data) == "dask":  # written on the workers, one partition per node
+        if nodes is not None:
+            raise TypeError("nodes= (precomputed indices) does not apply to a Dask DataFrame: pass a router")
+        from .dask import write_split as write_dask
+
+        return write_dask(data, router, path, on=on, format=format, overwrite=overwrite)
     if table_kind(data) is None:
         raise TypeError(f"write_split needs a table (pandas, pyarrow or polars), got {type(data).__name__}")
     workers = min(8, os.cpu_count() or 1) if threads is None else check_int(threads, "threads", 1, 1024)
