@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .pipeline import _FORMATS, _node_path, _write
+from .pipeline import _check_template, _remove, _targets, _temporary, _write
 
 __all__ = ["assign", "shard", "write_split"]
 
@@ -186,9 +186,6 @@ def shard(ddf: Any, router: Any, *, on: Any) -> Any:
 def _write_part(part: Any, temporary: str, format: str) -> int:
     if len(part) == 0:
         return 0
-    directory = os.path.dirname(temporary)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
     _write(part, temporary, format)
     return len(part)
 
@@ -220,32 +217,20 @@ def write_split(
     >>> sorted(os.path.basename(p) for p in written.values())
     ['a.parquet', 'b.parquet']
     """
-    if not isinstance(path, str) or "{node}" not in path:
-        raise ValueError(f"path must be a template with {{node}}, e.g. 'out/part-{{node}}.parquet'; got {path!r}")
-    if format not in _FORMATS:
-        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_FORMATS)}")
+    _check_template(path, format)
     dask = _dask()
-    _, names = _check(ddf, router, on)
-    targets = [_node_path(path, name) for name in names]
-    if len(set(targets)) != len(targets):
-        raise ValueError("two nodes would write the same file: node names must differ as file names")
-    for target in targets:
-        if not overwrite and os.path.exists(target):
-            raise FileExistsError(f"{target!r} exists; pass overwrite=True to replace it")
-    temporary = [f"{target}.fastring-{os.getpid()}-{id(targets)}.tmp" for target in targets]
-    parts = shard(ddf, router, on=on).to_delayed()
+    frozen, names = _check(ddf, router, on)
+    targets = _targets(path, names, overwrite)
+    temporary = [_temporary(target) for target in targets.values()]
+    parts = shard(ddf, frozen, on=on).to_delayed()
     writes = [dask.delayed(_write_part)(part, tmp, format) for part, tmp in zip(parts, temporary)]
     try:
         counts = dask.compute(*writes)
     except BaseException:
-        for tmp in temporary:
-            try:
-                os.remove(tmp)
-            except FileNotFoundError:
-                pass
+        _remove(temporary)
         raise
     written = {}
-    for name, target, tmp, count in zip(names, targets, temporary, counts):
+    for (name, target), tmp, count in zip(targets.items(), temporary, counts):
         if count:
             os.replace(tmp, target)
             written[name] = target

@@ -250,7 +250,43 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
+def _check_template(path: Any, format: Any) -> None:
+    if not isinstance(path, str) or "{node}" not in path:
+        raise ValueError(f"path must be a template with {{node}}, e.g. 'out/part-{{node}}.parquet'; got {path!r}")
+    if format not in _FORMATS:
+        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_FORMATS)}")
+
+
+def _targets(path: str, names: Any, overwrite: bool) -> dict:
+    """node name -> output path: safe names, one file per node, none in the way."""
+    targets = {name: _node_path(path, name) for name in names}
+    seen: dict = {}
+    for name, target in targets.items():
+        if target in seen:
+            raise ValueError(f"nodes {seen[target]!r} and {name!r} would both write {target!r}")
+        seen[target] = name
+        if not overwrite and os.path.exists(target):
+            raise FileExistsError(f"{target!r} exists; pass overwrite=True to replace it")
+    return targets
+
+
+def _temporary(target: str) -> str:
+    """Where ``target`` is written until every file of the call has succeeded."""
+    return f"{target}.fastring-{os.getpid()}-{threading.get_ident()}.tmp"
+
+
+def _remove(paths: Any) -> None:
+    for path in paths:
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
+
+
 def _write(part: Any, path: str, format: str) -> None:
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
     table = _to_arrow(part)
     if format == "parquet":
         import pyarrow.parquet as pq
@@ -312,10 +348,7 @@ def write_split(
     >>> sorted(os.path.basename(p) for p in written.values())
     ['a.parquet', 'b.parquet']
     """
-    if not isinstance(path, str) or "{node}" not in path:
-        raise ValueError(f"path must be a template with {{node}}, e.g. 'out/part-{{node}}.parquet'; got {path!r}")
-    if format not in _FORMATS:
-        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_FORMATS)}")
+    _check_template(path, format)
     if table_kind(data) == "dask":  # written on the workers, one partition per node
         if nodes is not None:
             raise TypeError("nodes= (precomputed indices) does not apply to a Dask DataFrame: pass a router")
@@ -327,24 +360,13 @@ def write_split(
     workers = min(8, os.cpu_count() or 1) if threads is None else check_int(threads, "threads", 1, 1024)
     _pyarrow()
     parts = split(data, router, on=on, nodes=nodes)
-    targets = {name: _node_path(path, name) for name in parts}
-    seen: dict = {}
-    for name, target in targets.items():
-        if target in seen:
-            raise ValueError(f"nodes {seen[target]!r} and {name!r} would both write {target!r}")
-        seen[target] = name
-        if not overwrite and os.path.exists(target):
-            raise FileExistsError(f"{target!r} exists; pass overwrite=True to replace it")
+    targets = _targets(path, parts, overwrite)
     show = sys.stderr.isatty() if progress is None else bool(progress)
-    temporary = {name: f"{target}.fastring-{os.getpid()}-{threading.get_ident()}.tmp" for name, target in targets.items()}
+    temporary = {name: _temporary(target) for name, target in targets.items()}
     done = [0]
     lock = threading.Lock()
 
     def write_one(name: Any) -> None:
-        target = targets[name]
-        directory = os.path.dirname(target)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
         _write(parts[name], temporary[name], format)
         if show:
             with lock:
@@ -362,11 +384,7 @@ def write_split(
                 for future in [pool.submit(write_one, name) for name in parts]:
                     future.result()
     except BaseException:
-        for tmp in temporary.values():
-            try:
-                os.remove(tmp)
-            except FileNotFoundError:
-                pass
+        _remove(temporary.values())
         raise
     finally:
         if show:
