@@ -20,7 +20,7 @@ from .hashing import ALGORITHMS, hash_key, hash_keys
 from .bounded import assign_bounded
 from .ring import HashRing
 from .pipeline import node_names, split, write_split
-from .routers import Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
+from .routers import JumpRouter, Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
 from .select import SmoothWeightedRoundRobin, WeightedSampler
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "ConsistentBalancer",
     "HashRing",
     "LeastConnections",
+    "JumpRouter",
     "Maglev",
     "MementoRouter",
     "NoAvailableNode",

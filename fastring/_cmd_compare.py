@@ -14,32 +14,9 @@ from .analysis import ideal_moved_fraction, load_stats, moved_fraction, router_m
 from ._cmdio import CommandError, batch_error, int_in, read_key_lines, sample_keys
 
 
-class JumpRouter:
-    """Jump hash over a list of names: bucket i is ``nodes[i]``.
-
-    Jump can only grow or shrink at the end, so removing any other node renumbers
-    the buckets after it; ``compare`` shows what that costs (see MementoRouter).
-    """
-
-    def __init__(self, nodes):
-        self.nodes = tuple(nodes)
-        if not self.nodes:
-            raise ValueError("JumpRouter needs at least one node")
-
-    def lookup_many(self, keys):
-        from .routers import jump_hash
-
-        return jump_hash(keys, len(self.nodes))
-
-    def lookup(self, key):
-        from .routers import jump_hash
-
-        return self.nodes[jump_hash(key, len(self.nodes))]
-
-
 def _factories() -> dict[str, Callable[[list[str]], Any]]:
     from .ring import HashRing
-    from .routers import Maglev, MementoRouter, Rendezvous
+    from .routers import JumpRouter, Maglev, MementoRouter, Rendezvous
 
     return {
         "ring": lambda nodes: HashRing(nodes),
@@ -66,14 +43,16 @@ def _best_time(run: Callable[[], Any], repeats: int) -> float:
 
 def _changed(make: Callable[[list[str]], Any], names: list[str], *, remove: str | None = None, add: str | None = None):
     """The router after one change, made the way its users would make it: with its
-    own ``remove``/``add`` where it has them (Memento must remember what it lost),
-    else by building it anew from the changed names (Jump)."""
+    own ``remove``/``add`` where they can (Memento must remember what it lost), else
+    by building it anew from the changed names (Jump, which removes only its last
+    node, renumbers the buckets after a middle one)."""
     router = make(names)
     if remove is not None:
-        if hasattr(router, "remove"):
+        try:
             router.remove(remove)
             return router
-        return make([n for n in names if n != remove])
+        except ValueError:
+            return make([n for n in names if n != remove])
     if hasattr(router, "add"):
         router.add(add)
         return router

@@ -45,7 +45,7 @@ from ._hashfuncs_py import mix64 as _mix64
 from .hashing import hash_key, hash_keys, resolve_algorithm
 from ._threads import check_threads, run_sliced
 
-__all__ = ["Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
+__all__ = ["JumpRouter", "Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
 
 _MAX_BUCKETS = 2**31 - 1
 _PICKLE_VERSION = 1
@@ -503,6 +503,142 @@ def _memento_state(size: Any, slots: Any, removed: Any, last: Any) -> _MementoSt
     return _MementoState(
         size, tuple(tuple(slot) for slot in slots), tuple(tuple(entry) for entry in removed), last
     )
+
+
+# --------------------------------------------------------------------------- jump router
+
+
+class _JumpState:
+    """Immutable node list: bucket ``i`` is node ``i``."""
+
+    __slots__ = ("names", "where")
+
+    def __init__(self, names: tuple):
+        self.names = names
+        self.where = {name: i for i, name in enumerate(names)}
+
+
+class JumpRouter(_Router):
+    """:func:`jump_hash` over named nodes: bucket ``i`` is ``nodes[i]``.
+
+    The smallest and fastest router with minimal disruption when nodes are added or
+    removed *at the end* (a shard count that grows and shrinks). Removing any other
+    node would renumber the buckets after it, so :meth:`remove` takes only the last
+    node; use :class:`MementoRouter` (jump hash plus a replacement table) for
+    arbitrary removals.
+
+    Parameters
+    ----------
+    nodes : iterable
+        Node names (hashable, distinct), in bucket order.
+    algorithm : str or None
+        Key hash (one of :data:`fastring.ALGORITHMS`), or ``None`` to take integer keys
+        as they are: then ``lookup_many(keys)`` equals ``jump_hash(keys, len(nodes),
+        algorithm=None)``, Guava's ``consistentHash`` and ``jump.hash``.
+
+    Examples
+    --------
+    >>> from fastring import JumpRouter, jump_hash
+    >>> router = JumpRouter(["a", "b", "c"])
+    >>> router.lookup("user:42") == router.nodes[jump_hash("user:42", 3)]
+    True
+    >>> JumpRouter([f"s{i}" for i in range(10)], algorithm=None).lookup(12345)  # jump.hash(12345, 10) == 1
+    's1'
+    """
+
+    __slots__ = ()
+    _kind = "jump router"
+
+    def __init__(self, nodes: Iterable = (), *, algorithm: str | None = "xxh64"):
+        names, _ = parse_nodes(nodes, weighted=False)
+        if len(names) > _MAX_BUCKETS:
+            raise ValueError(f"jump hash takes at most 2**31 - 1 nodes, got {len(names)}")
+        self._init(algorithm, _JumpState(names))
+
+    def _init(self, algorithm: str | None, state: Any) -> None:
+        if algorithm is None:  # integer keys as they are
+            self._algorithm, self._state, self._lock = None, state, threading.Lock()
+        else:
+            super()._init(algorithm, state)
+
+    @property
+    def algorithm(self) -> str | None:
+        """The key hash (one of :data:`fastring.ALGORITHMS`), or None: integer keys as they are."""
+        return self._algorithm
+
+    def __repr__(self) -> str:
+        return f"JumpRouter({len(self._state.names)} nodes, algorithm={self._algorithm!r})"
+
+    def lookup(self, key: Any) -> Any:
+        """The node of one key.
+
+        Raises
+        ------
+        LookupError
+            The router has no nodes.
+        """
+        names = self._state.names
+        if not names:
+            raise empty_router_error(self._kind)
+        return names[_routers.jump_one(_bucket_hash(key, self._algorithm), len(names))]
+
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+        """The node index (into :attr:`nodes`) of every key: an int32 array
+        (``threads`` parallel parts for a large batch, same answer)."""
+        threads = check_threads(threads)
+        names = self._state.names
+        if self._algorithm is None:
+            hashes = integer_keys(keys)
+        else:
+            hashes = _hashes(keys, self._algorithm, threads)
+        out = np.empty(len(hashes), dtype=np.int32)
+        if len(hashes):
+            if not names:
+                raise empty_router_error(self._kind)
+            run_sliced(len(hashes), threads, lambda a, b: _routers.jump_many(hashes[a:b], len(names), out[a:b]))
+        return out
+
+    def add(self, name: Any) -> None:
+        """Add node ``name`` as the new last bucket: it takes ``1/len(nodes)`` of the
+        keys, from every other node; no other key moves."""
+        with self._lock:
+            state = self._state
+            check_new_node(name, state.names, kind=self._kind)
+            if len(state.names) >= _MAX_BUCKETS:
+                raise ValueError("the jump router is full (2**31 - 1 buckets)")
+            self._state = _JumpState(state.names + (name,))
+
+    def remove(self, name: Any) -> None:
+        """Remove the last node (its keys spread over the others; no other key moves).
+
+        Raises
+        ------
+        KeyError
+            ``name`` is not a node.
+        ValueError
+            ``name`` is not the last node: jump hash cannot remove it without moving
+            other keys (use :class:`MementoRouter`).
+        """
+        with self._lock:
+            i = self._index(name)
+            names = self._state.names
+            if i != len(names) - 1:
+                raise ValueError(
+                    f"jump hash removes only its last node ({names[-1]!r}); {name!r} is bucket {i} of "
+                    f"{len(names)}: use MementoRouter to remove any node"
+                )
+            self._state = _JumpState(names[:-1])
+
+    def __getstate__(self) -> dict:
+        return {"version": _PICKLE_VERSION, "algorithm": self._algorithm, "nodes": list(self._state.names)}
+
+    def __setstate__(self, data: dict) -> None:
+        _check_version(data, "JumpRouter")
+        algorithm = data.get("algorithm")
+        if algorithm is not None:
+            resolve_algorithm(algorithm)
+        names, _ = parse_nodes(data.get("nodes", ()), weighted=False)
+        self._init(algorithm, _JumpState(names))
 
 
 # --------------------------------------------------------------------------- rendezvous

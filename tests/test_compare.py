@@ -46,11 +46,9 @@ def test_route_matches_the_router(tmp_path, capsys, router):
     path.write_text("\n".join(keys) + "\n")
     assert main(["route", "--router", router, "--nodes", "a,b,c", str(path)]) == 0
     got = capsys.readouterr().out.splitlines()
-    from fastring._cmd_compare import JumpRouter
-
     make = {
         "ring": ring.HashRing,
-        "jump": JumpRouter,
+        "jump": routers.JumpRouter,
         "rendezvous": routers.Rendezvous,
         "maglev": routers.Maglev,
         "memento": routers.MementoRouter,
@@ -84,12 +82,3 @@ def test_route_bad_arguments(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_jump_router_lookup_agrees_with_lookup_many():
-    from fastring._cmd_compare import JumpRouter
-
-    router = JumpRouter(["a", "b", "c"])
-    keys = [f"k{i}" for i in range(50)]
-    assert [router.lookup(k) for k in keys] == [router.nodes[i] for i in router.lookup_many(keys)]
-    with pytest.raises(ValueError):
-        JumpRouter([])
-    assert np.asarray(router.lookup_many(keys)).dtype == np.int32

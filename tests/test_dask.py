@@ -16,7 +16,7 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 import fastring  # noqa: E402
-from fastring import HashRing, Maglev, MementoRouter, Rendezvous, split, write_split  # noqa: E402
+from fastring import HashRing, JumpRouter, Maglev, MementoRouter, Rendezvous, split, write_split  # noqa: E402
 from fastring.dask import assign, shard  # noqa: E402
 from fastring.dask import write_split as dask_write_split  # noqa: E402
 
@@ -40,7 +40,7 @@ def cluster(twin_name):
 def routers():
     memento = MementoRouter(NODES + ["spare"])
     memento.remove("spare")
-    return [HashRing(NODES), Maglev(NODES), Rendezvous(NODES), memento, HashRing(NODES, compat="ketama")]
+    return [HashRing(NODES), Maglev(NODES), Rendezvous(NODES), memento, JumpRouter(NODES), HashRing(NODES, compat="ketama")]
 
 
 def frame(n=2_000, int_keys=False):

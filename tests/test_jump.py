@@ -327,3 +327,62 @@ def test_bad_keys_and_algorithm(twin, fn):
         fn(["a", 1.5], 10)
     with pytest.raises(TypeError):
         fn(None, 10)
+
+
+# --------------------------------------------------------------------------- JumpRouter
+
+
+@pytest.mark.parametrize("algorithm", [None, "xxh64", "murmur3_32"])
+def test_jump_router_is_jump_hash_over_names(twin, algorithm):
+    import pickle
+
+    from fastring import JumpRouter
+
+    names = [f"shard-{i}" for i in range(13)]
+    router = JumpRouter(names, algorithm=algorithm)
+    keys = random_keys(3000) if algorithm is None else [f"user:{i}" for i in range(3000)]
+    expected = jump_hash(keys, 13, algorithm=algorithm)
+    np.testing.assert_array_equal(router.lookup_many(keys), expected)
+    assert [router.lookup(k) for k in keys[:300]] == [names[b] for b in expected[:300]]
+    if algorithm is None:
+        assert [router.lookup(int(k)) for k in keys[:50]] == [names[jump.hash(int(k), 13)] for k in keys[:50]]
+    clone = pickle.loads(pickle.dumps(router))
+    assert clone.nodes == router.nodes and clone.algorithm == algorithm
+    np.testing.assert_array_equal(clone.lookup_many(keys), expected)
+    copy = router.copy()
+    router.add("shard-13")  # the new last bucket takes keys from the others only
+    after = router.lookup_many(keys)
+    assert set(after[after != expected].tolist()) == {13}
+    np.testing.assert_array_equal(copy.lookup_many(keys), expected)  # the copy is independent
+    router.remove("shard-13")
+    np.testing.assert_array_equal(router.lookup_many(keys), expected)
+
+
+def test_jump_router_refuses_what_jump_cannot_do(twin):
+    import pickle
+
+    from fastring import JumpRouter
+
+    router = JumpRouter(["a", "b", "c"])
+    with pytest.raises(ValueError, match="removes only its last node.*MementoRouter"):
+        router.remove("a")
+    with pytest.raises(KeyError, match="'z' is not in the jump router"):
+        router.remove("z")
+    with pytest.raises(ValueError, match="already"):
+        router.add("b")
+    with pytest.raises(ValueError, match="unknown algorithm|algorithm"):
+        JumpRouter(["a"], algorithm="sha1")
+    with pytest.raises(TypeError):
+        JumpRouter(["a"], algorithm=None).lookup_many(["text"])
+    empty = JumpRouter([])
+    with pytest.raises(LookupError):
+        empty.lookup("k")
+    assert empty.lookup_many([]).tolist() == []
+    with pytest.raises(LookupError):
+        empty.lookup_many(["k"])
+    state = router.__getstate__()
+    for bad in ({**state, "version": 99}, {**state, "nodes": ["a", "a"]}, {**state, "algorithm": "nope"}):
+        clone = object.__new__(JumpRouter)
+        with pytest.raises(ValueError):
+            clone.__setstate__(bad)
+    assert pickle.loads(pickle.dumps(empty)).nodes == ()

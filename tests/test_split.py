@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastring import HashRing, Maglev, MementoRouter, Rendezvous, node_names, split
+from fastring import HashRing, JumpRouter, Maglev, MementoRouter, Rendezvous, node_names, split
 from fastring._implementation import use_twin
 from fastring.pipeline import group_rows
 
 NODES = [f"node-{i}" for i in range(7)]
 KEYS = [f"user:{i}" for i in range(500)]
-ROUTERS = [HashRing(NODES), Maglev(NODES), Rendezvous(NODES), MementoRouter(NODES)]
+ROUTERS = [HashRing(NODES), Maglev(NODES), Rendezvous(NODES), MementoRouter(NODES), JumpRouter(NODES)]
 
 
 def tables(keys):

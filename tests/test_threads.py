@@ -4,7 +4,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from fastring import HashRing, Maglev, MementoRouter, Rendezvous, _threads
+from fastring import HashRing, JumpRouter, Maglev, MementoRouter, Rendezvous, _threads
 
 NODES = [f"node-{i}" for i in range(9)]
 N = 1_013  # several slices of 100 keys, and an uneven last one
@@ -21,6 +21,7 @@ def routers():
         Maglev(NODES, table_size=1009),
         Rendezvous(NODES),
         memento,
+        JumpRouter(NODES),
     ]
 
 
