@@ -1,6 +1,5 @@
 """``fastring compare`` and ``fastring route`` (the main job and its routing command)."""
 
-import numpy as np
 import pytest
 
 from fastring.cli import main
