@@ -11,7 +11,7 @@ from typing import Any
 
 from . import IMPLEMENTATION, __version__
 from .analysis import ideal_moved_fraction, load_stats, moved_fraction, router_memory
-from ._cmdio import CommandError, batch_error, int_in, read_key_lines, sample_keys
+from ._cmdio import CommandError, add_node_arguments, batch_error, int_in, read_key_lines, read_nodes, sample_keys
 
 
 def _factories() -> dict[str, Callable[[list[str]], Any]]:
@@ -148,20 +148,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_route(args: argparse.Namespace) -> int:
-    names = [n.strip() for n in args.nodes.split(",") if n.strip()]
-    if not names:
-        raise ValueError("--nodes needs at least one name, e.g. --nodes a,b,c")
-    if len(set(names)) != len(names):
-        raise ValueError("--nodes has duplicate names")
-    if args.compat and args.router != "ring":
-        raise ValueError("--compat goes with --router ring")
-    if args.router == "ring":
+def make_router(kind: str, names: list[str], compat: str | None = None) -> Any:
+    """The router of ``--router KIND [--compat MODE]`` over ``names``."""
+    if compat and kind != "ring":
+        raise CommandError("--compat goes with --router ring")
+    if kind == "ring":
         from .ring import HashRing
 
-        router = HashRing(names, compat=args.compat)
-    else:
-        router = _factories()[args.router](names)
+        return HashRing(names, compat=compat)
+    return _factories()[kind](names)
+
+
+def add_router_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--router``, ``--compat`` and the node list."""
+    parser.add_argument("--router", choices=ROUTE_CHOICES, default="ring", help="the router (default ring)")
+    add_node_arguments(parser)
+    parser.add_argument("--compat", choices=("ketama", "uhashring"), help="with --router ring: uhashring-exact mode")
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    router = make_router(args.router, read_nodes(args.nodes, args.nodes_file), args.compat)
     written = 0
     for first, keys in read_key_lines(args.file):
         if args.compat:
@@ -196,7 +202,5 @@ def register(commands) -> None:
         "before the one with the bad line have been written.",
     )
     route.add_argument("file", nargs="?", default="-", help="file of keys, one per line ('-' = stdin)")
-    route.add_argument("--router", choices=ROUTE_CHOICES, default="ring")
-    route.add_argument("--nodes", required=True, help="comma-separated node names, e.g. a,b,c")
-    route.add_argument("--compat", choices=("ketama", "uhashring"), help="with --router ring: uhashring-exact mode")
+    add_router_arguments(route)
     route.set_defaults(run=cmd_route)

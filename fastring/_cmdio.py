@@ -56,6 +56,34 @@ def batch_error(exc: Exception, first_line: int, count: int, written: int) -> Co
     return CommandError(f"{where}: {message} ({written} output lines were written before it)")
 
 
+def read_nodes(nodes: str | None, nodes_file: str | None) -> list[str]:
+    """Node names from ``--nodes a,b,c`` or ``--nodes-file`` (one per line; blank
+    lines and lines starting with ``#`` are skipped), checked to be distinct."""
+    if nodes_file is not None:
+        with open(nodes_file, encoding="utf-8") as stream:
+            names = [line.strip() for line in stream]
+        names = [name for name in names if name and not name.startswith("#")]
+        where = f"--nodes-file {nodes_file}"
+    else:
+        names = [name.strip() for name in (nodes or "").split(",") if name.strip()]
+        where = "--nodes"
+    if not names:
+        raise CommandError(f"{where} needs at least one node name, e.g. --nodes a,b,c")
+    seen: set = set()
+    for name in names:
+        if name in seen:
+            raise CommandError(f"{where} names node {name!r} twice")
+        seen.add(name)
+    return names
+
+
+def add_node_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--nodes`` or ``--nodes-file`` (one of them required)."""
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--nodes", metavar="A,B,C", help="comma-separated node names, e.g. a,b,c")
+    group.add_argument("--nodes-file", metavar="FILE", help="a file of node names, one per line ('#' starts a comment line)")
+
+
 def sample_keys(n: int, seed: int = 0) -> list[str]:
     """The built-in sample keys: ``user:<i>`` for a seeded random permutation of range(n)."""
     import numpy as np

@@ -7,7 +7,7 @@ import platform
 import sys
 from collections.abc import Sequence
 
-from . import ALGORITHMS, IMPLEMENTATION, __version__, _cmd_compare, _cmd_simulate
+from . import ALGORITHMS, IMPLEMENTATION, __version__, _cmd_compare, _cmd_simulate, _cmd_split
 from ._cmdio import CommandError, int_in, read_key_lines, sample_keys
 from .hashing import hash_keys, resolve_algorithm
 
@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Each command module adds its subcommands; each subparser sets run=function(args) -> int.
     _cmd_compare.register(commands)
     _cmd_simulate.register(commands)
+    _cmd_split.register(commands)
     return parser
 
 
@@ -116,5 +117,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except MemoryError:
         parser.exit(2, f"fastring {args.command}: error: out of memory; try fewer keys or nodes\n")
-    except (CommandError, ValueError, TypeError, OverflowError, OSError) as exc:
-        parser.exit(2, f"fastring {args.command}: error: {exc}\n")
+    except (CommandError, ValueError, TypeError, OverflowError, OSError, LookupError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc  # no repr quotes
+        parser.exit(2, f"fastring {args.command}: error: {message}\n")

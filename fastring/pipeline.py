@@ -360,6 +360,11 @@ def write_split(
     workers = min(8, os.cpu_count() or 1) if threads is None else check_int(threads, "threads", 1, 1024)
     _pyarrow()
     parts = split(data, router, on=on, nodes=nodes)
+    return _write_parts(parts, path, format, workers, overwrite, progress)
+
+
+def _write_parts(parts: dict, path: str, format: str, workers: int, overwrite: bool, progress: bool | None) -> dict:
+    """Write each part to its node's file, ``workers`` at a time, all or nothing."""
     targets = _targets(path, parts, overwrite)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     temporary = {name: _temporary(target) for name, target in targets.items()}

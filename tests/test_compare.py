@@ -70,8 +70,11 @@ def test_route_ketama_equals_uhashring(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["route", "--nodes", ","], "at least one name"),
-        (["route", "--nodes", "a,a"], "duplicate"),
+        (["route", "--nodes", ","], "at least one node name"),
+        (["route", "--nodes", "a,a"], "names node 'a' twice"),
+        (["route", "--nodes-file", "/nonexistent/nodes.txt"], "No such file"),
+        (["route", "--nodes", "a", "--nodes-file", "x"], "not allowed with argument"),
+        (["route"], "one of the arguments --nodes --nodes-file is required"),
         (["route", "--router", "jump", "--compat", "ketama", "--nodes", "a"], "--compat goes with --router ring"),
     ],
 )
@@ -81,3 +84,13 @@ def test_route_bad_arguments(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+
+
+def test_route_reads_nodes_from_a_file(tmp_path, capsys):
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text("# the cache tier\na\n\n  b  \nc\n")
+    keys = tmp_path / "keys.txt"
+    keys.write_text("\n".join(f"k{i}" for i in range(50)) + "\n")
+    assert main(["route", "--nodes-file", str(nodes), str(keys)]) == 0
+    expected = ring.HashRing(["a", "b", "c"])
+    assert capsys.readouterr().out.splitlines() == [expected.lookup(f"k{i}".encode()) for i in range(50)]
