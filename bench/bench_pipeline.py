@@ -101,12 +101,67 @@ def cases(n: int, _pure_n: int):
     )
 
 
+def stages(n: int, repeats: int) -> dict:
+    """Where split and write_split spend their time: route / group / gather / write
+    (ms per call, best of ``repeats``), per table library; written to
+    results/pipeline-stages.json."""
+    import time
+
+    from fastring.pipeline import _write_parts, group_rows
+
+    keys = [f"user:{i}" for i in range(n)]
+    values = np.arange(n)
+    ring = HashRing(NODES)
+    tables = {
+        "pandas": pd.DataFrame({"k": keys, "v": values}),
+        "pyarrow": pa.table({"k": keys, "v": values}),
+        "polars": pl.DataFrame({"k": keys, "v": values}),
+    }
+    root = tempfile.mkdtemp(prefix="fastring-bench-")
+
+    def best(fn):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times) * 1e3
+
+    result = {}
+    for kind, data in tables.items():
+        column = data["k"] if kind != "pyarrow" else data.column("k")
+        index = ring.lookup_many(column)
+        order, offsets = group_rows(index, len(NODES))
+        parts = split(data, ring, on="k")
+        out = os.path.join(root, kind, "{node}.parquet")
+        result[kind] = {
+            "route": best(lambda: ring.lookup_many(column)),
+            "group": best(lambda: group_rows(index, len(NODES))),
+            "gather": best(lambda: data.take(order) if kind != "polars" else data[order]),
+            "write 16 Parquet files": best(lambda: _write_parts(parts, out, "parquet", min(8, os.cpu_count() or 1), True, False)),
+        }
+    shutil.rmtree(root, ignore_errors=True)
+    print(f"\ntime split, ms per call ({n:,} rows, {len(NODES)} nodes)")
+    for kind, row in result.items():
+        print(f"  {kind:<8} " + "  ".join(f"{stage} {ms:7.1f}" for stage, ms in row.items()))
+    from common import machine
+
+    path = os.path.join(os.path.dirname(__file__), "results", "pipeline-stages.json")
+    import json
+
+    with open(path, "w") as f:
+        json.dump({"machine": machine(), "rows": n, "nodes": len(NODES), "stages": result}, f, indent=2)
+    print("wrote", path)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     run_cases("pipeline", cases(args.rows, 0), args.repeats, unit="ns/row")
+    stages(args.rows, args.repeats)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,16 @@ def main() -> None:
             result = json.load(f)
         m = result["machine"]
         area = os.path.splitext(os.path.basename(path))[0]
+        if "stages" in result:  # a time split, not a comparison
+            print(f"## {area}\n")
+            print(f"Where the time goes, ms per call ({result['rows']:,} rows, {result['nodes']} nodes; commit {m['commit']}).\n")
+            names = list(next(iter(result["stages"].values())))
+            print("| table | " + " | ".join(names) + " |")
+            print("|---|" + "---:|" * len(names))
+            for kind, row in result["stages"].items():
+                print(f"| {kind} | " + " | ".join(f"{row[name]:,.1f}" for name in names) + " |")
+            print()
+            continue
         print(f"## {area}\n")
         versions = ", ".join(f"{k} {v}" for k, v in sorted(m["versions"].items()))
         print(f"Machine: {m['cpu']}, {m['cores']} cores; Python {m['python']}; fastring {m['fastring']}")

@@ -136,10 +136,18 @@ def test_pandas_period_columns_are_refused_not_hashed_as_ordinals(twin):
     ids=["pandas", "pyarrow-table", "pyarrow-batch", "polars"],
 )
 def test_whole_tables_are_told_to_pass_a_column(twin, table):
-    with pytest.raises(TypeError, match="pass one column"):
-        hash_keys(table())
-    with pytest.raises(TypeError, match="pass one column"):
-        HashRing(["a", "b"]).lookup_many(table())
+    from fastring import Maglev, compat
+
+    for call in (
+        hash_keys,
+        HashRing(["a", "b"]).lookup_many,
+        Maglev(["a", "b"]).lookup_many,
+        lambda t: compat.kafka_partition(t, 8),
+        compat.redis_slot,
+        lambda t: compat.spark_partition(t, 8),
+    ):
+        with pytest.raises(TypeError, match=r"is not a key column; pass a column.*on='user_id'"):
+            call(table())
 
 
 def test_output_overlapping_the_keys_is_still_right(twin):

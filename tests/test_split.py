@@ -214,20 +214,3 @@ def test_node_names_bad_input(twin):
         node_names(pd.DataFrame({"k": KEYS}), ring, on="x")
     with pytest.raises(ValueError, match="no nodes"):
         node_names(KEYS, HashRing([]))
-
-
-@pytest.mark.parametrize("kind", ["pandas", "arrow", "batch", "polars"])
-def test_a_whole_table_where_a_column_belongs_says_pass_a_column(twin, kind):
-    from fastring import compat, hash_keys
-
-    data = tables(KEYS)[kind]
-    for call in (
-        lambda: hash_keys(data),
-        lambda: HashRing(NODES).lookup_many(data),
-        lambda: Maglev(NODES).lookup_many(data),
-        lambda: compat.kafka_partition(data, 8),
-        lambda: compat.redis_slot(data),
-        lambda: compat.spark_partition(data, 8),
-    ):
-        with pytest.raises(TypeError, match=r"is not a key column; pass a column.*on='user_id'"):
-            call()
