@@ -107,7 +107,7 @@ def stages(n: int, repeats: int) -> dict:
     results/pipeline-stages.json."""
     import time
 
-    from fastring.pipeline import _write_parts, group_rows
+    from fastring.pipeline import _plan, _write_parts, group_rows
 
     keys = [f"user:{i}" for i in range(n)]
     values = np.arange(n)
@@ -132,13 +132,16 @@ def stages(n: int, repeats: int) -> dict:
         column = data["k"] if kind != "pyarrow" else data.column("k")
         index = ring.lookup_many(column)
         order, offsets = group_rows(index, len(NODES))
-        parts = split(data, ring, on="k")
+        plan = _plan(data, ring, "k", None, "split")
         out = os.path.join(root, kind, "{node}.parquet")
         result[kind] = {
             "route": best(lambda: ring.lookup_many(column)),
             "group": best(lambda: group_rows(index, len(NODES))),
-            "gather": best(lambda: data.take(order) if kind != "polars" else data[order]),
-            "write 16 Parquet files": best(lambda: _write_parts(parts, out, "parquet", min(8, os.cpu_count() or 1), True, False)),
+            "gather (one take)": best(lambda: data.take(order) if kind != "polars" else data[order]),
+            "split (all)": best(lambda: split(data, ring, on="k")),
+            "gather + write 16 Parquet files": best(
+                lambda: _write_parts(plan, data, out, "parquet", min(8, os.cpu_count() or 1), True, False)
+            ),
         }
     shutil.rmtree(root, ignore_errors=True)
     print(f"\ntime split, ms per call ({n:,} rows, {len(NODES)} nodes)")

@@ -44,7 +44,7 @@ def _read(path: str, format: str, on: str, text_keys: bool) -> Any:
 
 
 def cmd_split(args: argparse.Namespace) -> int:
-    from .pipeline import _check_template, _write_parts, split
+    from .pipeline import _check_template, _plan, _write_parts
 
     names = read_nodes(args.nodes, args.nodes_file)
     router = make_router(args.router, names, args.compat)
@@ -55,14 +55,14 @@ def cmd_split(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     table = _read(args.input, in_format, args.on, args.text_keys)
     read = time.perf_counter()
-    parts = split(table, router, on=args.on)
+    plan = _plan(table, router, args.on, None, "split")
     routed = time.perf_counter()
     try:
-        written = _write_parts(parts, args.out, out_format, args.threads, args.overwrite, progress)
+        written = _write_parts(plan, table, args.out, out_format, args.threads, args.overwrite, progress)
     except FileExistsError as exc:
         raise CommandError(str(exc).replace("overwrite=True", "--overwrite")) from None
     done = time.perf_counter()
-    rows = {name: len(part) for name, part in parts.items()}
+    rows = {name: plan.rows(j) for j, name in enumerate(plan.names)}
     summary = {
         "input": args.input,
         "rows": table.num_rows,
@@ -71,7 +71,7 @@ def cmd_split(args: argparse.Namespace) -> int:
         "nodes": len(names),
         "files": {name: {"path": written[name], "rows": rows[name]} for name in written},
         "empty_nodes": [name for name in router.nodes if name not in written],
-        "seconds": {"read": read - start, "route_and_group": routed - read, "write": done - routed},
+        "seconds": {"read": read - start, "route_and_group": routed - read, "gather_and_write": done - routed},
     }
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
@@ -81,7 +81,7 @@ def cmd_split(args: argparse.Namespace) -> int:
     print(
         f"split {table.num_rows:,} rows of {args.input} on {args.on!r} over {len(names)} nodes "
         f"into {len(written)} {out_format} files (read {seconds['read']:.2f} s, route and group "
-        f"{seconds['route_and_group']:.2f} s, write {seconds['write']:.2f} s)"
+        f"{seconds['route_and_group']:.2f} s, gather and write {seconds['gather_and_write']:.2f} s)"
     )
     width = max(len(str(name)) for name in names)
     for name, entry in summary["files"].items():

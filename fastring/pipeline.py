@@ -13,13 +13,15 @@ import os
 import re
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _routers
+from . import _routers, _threads
 from ._keys import table_kind
 from ._params import check_int
+from ._threads import check_threads
 
 __all__ = ["node_names", "split", "write_split"]
 
@@ -88,7 +90,9 @@ def group_rows(index: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]
     return order, offsets
 
 
-def split(data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_empty: bool = False) -> dict:
+def split(
+    data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_empty: bool = False, threads: int | None = None
+) -> dict:
     """Split the rows of ``data`` by the node each row's key routes to.
 
     Parameters
@@ -106,6 +110,10 @@ def split(data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_emp
         The node names that precomputed indices point into.
     keep_empty : bool
         Also return nodes that got no rows (as empty parts).
+    threads : int, optional
+        Parts of a pandas or pyarrow table gathered in parallel (the takes release
+        the GIL); default: the CPU count, at most 8. polars gathers in its own
+        threads.
 
     Returns
     -------
@@ -130,21 +138,54 @@ def split(data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_emp
     >>> all(list(p["x"]) == sorted(p["x"]) for p in parts.values())   # input order kept
     True
     """
-    kind, keys = _keys_of(data, on, "split")
+    workers = _default_threads() if threads is None else check_threads(threads)
+    plan = _plan(data, router, on, nodes, "split")
+    wanted = plan.wanted(keep_empty)
+    part = plan.parts(data)
+    if plan.kind not in ("pandas", "arrow") or workers == 1 or len(plan.order) < 2 * _threads.MIN_KEYS_PER_THREAD:
+        return {plan.names[j]: part(j) for j in wanted}
+    # pandas and pyarrow: each part is its own take (a gather is memory-bound and one
+    # thread per call), so the takes spread over threads; they release the GIL.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(workers, len(wanted))) as pool:
+        return dict(zip((plan.names[j] for j in wanted), pool.map(part, wanted)))
+
+
+class _Plan(NamedTuple):
+    """A table routed and grouped: rows of node ``j`` are ``order[bounds[j]:bounds[j + 1]]``."""
+
+    kind: str | None
+    names: tuple
+    order: np.ndarray
+    bounds: list
+
+    def rows(self, j: int) -> int:
+        return self.bounds[j + 1] - self.bounds[j]
+
+    def wanted(self, keep_empty: bool = False) -> list[int]:
+        return [j for j in range(len(self.names)) if keep_empty or self.rows(j)]
+
+    def parts(self, data: Any) -> Callable[[int], Any]:
+        """part(j): node ``j``'s rows of ``data``, in input order."""
+        order, bounds = self.order, self.bounds
+        if self.kind is None:
+            return lambda j: order[bounds[j] : bounds[j + 1]]
+        if self.kind == "polars":
+            gathered = data[order]  # one gather, in polars' own threads
+            return lambda j: gathered.slice(bounds[j], bounds[j + 1] - bounds[j])
+        return lambda j: data.take(order[bounds[j] : bounds[j + 1]])  # its own buffers
+
+
+def _plan(data: Any, router: Any, on: Any, nodes: Any, caller: str) -> _Plan:
+    kind, keys = _keys_of(data, on, caller)
     index, names = _node_indices(keys, router, nodes)
     order, offsets = group_rows(index, len(names))
-    bounds = offsets.tolist()
-    wanted = [j for j in range(len(names)) if keep_empty or bounds[j + 1] > bounds[j]]
-    if kind is None:
-        return {names[j]: order[bounds[j] : bounds[j + 1]] for j in wanted}
-    if kind == "pandas":
-        gathered = data.take(order)
-        return {names[j]: gathered.iloc[bounds[j] : bounds[j + 1]] for j in wanted}
-    if kind == "arrow":
-        gathered = data.take(order)
-        return {names[j]: gathered.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in wanted}
-    gathered = data[order]  # polars: one gather
-    return {names[j]: gathered.slice(bounds[j], bounds[j + 1] - bounds[j]) for j in wanted}
+    return _Plan(kind, names, order, offsets.tolist())
+
+
+def _default_threads() -> int:
+    return min(8, os.cpu_count() or 1)
 
 
 _NAME_KINDS = ("pandas", "arrow", "polars")
@@ -283,7 +324,43 @@ def _remove(paths: Any) -> None:
             pass
 
 
-def _write(part: Any, path: str, format: str) -> None:
+#: Rows a column's cardinality is judged on, and the fewest worth judging.
+_SAMPLE_ROWS = 1024
+_MIN_SAMPLE = 64
+
+
+def _dictionary_columns(table: Any) -> Any:
+    """Parquet's ``use_dictionary``: every column except text/binary ones whose sampled
+    values are mostly distinct. Routing keys usually are (user ids): a dictionary of
+    them only costs time (it is hashed value by value) and bytes (values plus codes)."""
+    pa = _pyarrow()
+    import pyarrow.compute as pc
+
+    types = pa.types
+    if len(set(table.schema.names)) != len(table.schema.names):
+        return True  # names would be ambiguous: keep Parquet's default
+    sample = table.slice(0, _SAMPLE_ROWS)
+    keep = []
+    for field, column in zip(table.schema, sample.columns):
+        kind = field.type
+        if types.is_nested(kind) or types.is_dictionary(kind):
+            return True  # column paths differ from names: keep Parquet's default
+        textual = types.is_string(kind) or types.is_large_string(kind) or types.is_binary(kind)
+        textual = textual or types.is_large_binary(kind) or _is_view(types, kind)
+        if textual and len(column) >= _MIN_SAMPLE and len(pc.unique(column)) > len(column) // 2:
+            continue
+        keep.append(field.name)
+    return True if len(keep) == len(table.schema.names) else keep
+
+
+def _is_view(types: Any, kind: Any) -> bool:
+    views = [getattr(types, name, None) for name in ("is_string_view", "is_binary_view")]  # pyarrow >= 16
+    return any(test is not None and test(kind) for test in views)
+
+
+def _write(part: Any, path: str, format: str, dictionary: Any = None) -> None:
+    """Write one part; ``dictionary`` is Parquet's ``use_dictionary`` (default: chosen
+    from the part by :func:`_dictionary_columns`)."""
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
@@ -291,7 +368,7 @@ def _write(part: Any, path: str, format: str) -> None:
     if format == "parquet":
         import pyarrow.parquet as pq
 
-        pq.write_table(table, path)
+        pq.write_table(table, path, use_dictionary=_dictionary_columns(table) if dictionary is None else dictionary)
     else:
         import pyarrow.csv as pcsv
 
@@ -357,36 +434,47 @@ def write_split(
         return write_dask(data, router, path, on=on, format=format, overwrite=overwrite)
     if table_kind(data) is None:
         raise TypeError(f"write_split needs a table (pandas, pyarrow or polars), got {type(data).__name__}")
-    workers = min(8, os.cpu_count() or 1) if threads is None else check_int(threads, "threads", 1, 1024)
+    workers = _default_threads() if threads is None else check_threads(threads)
     _pyarrow()
-    parts = split(data, router, on=on, nodes=nodes)
-    return _write_parts(parts, path, format, workers, overwrite, progress)
+    plan = _plan(data, router, on, nodes, "write_split")
+    return _write_parts(plan, data, path, format, workers, overwrite, progress)
 
 
-def _write_parts(parts: dict, path: str, format: str, workers: int, overwrite: bool, progress: bool | None) -> dict:
-    """Write each part to its node's file, ``workers`` at a time, all or nothing."""
-    targets = _targets(path, parts, overwrite)
+def _write_parts(
+    plan: _Plan, data: Any, path: str, format: str, workers: int, overwrite: bool, progress: bool | None
+) -> dict:
+    """Write each node's rows to its file, ``workers`` at a time, all or nothing. Each
+    thread gathers the part it writes, so gathers and writes overlap."""
+    wanted = plan.wanted()
+    targets = _targets(path, [plan.names[j] for j in wanted], overwrite)
     show = sys.stderr.isatty() if progress is None else bool(progress)
     temporary = {name: _temporary(target) for name, target in targets.items()}
+    part = plan.parts(data)
     done = [0]
+    dictionary: list = []  # one Parquet dictionary choice for every file, from the first part
     lock = threading.Lock()
 
-    def write_one(name: Any) -> None:
-        _write(parts[name], temporary[name], format)
+    def write_one(j: int) -> None:
+        table = _to_arrow(part(j))
+        if format == "parquet":
+            with lock:
+                if not dictionary:
+                    dictionary.append(_dictionary_columns(table))
+        _write(table, temporary[plan.names[j]], format, dictionary[0] if dictionary else None)
         if show:
             with lock:
                 done[0] += 1
-                print(f"\rfastring: wrote {done[0]}/{len(parts)} files", end="", file=sys.stderr, flush=True)
+                print(f"\rfastring: wrote {done[0]}/{len(wanted)} files", end="", file=sys.stderr, flush=True)
 
     try:
-        if workers == 1 or len(parts) < 2:
-            for name in parts:
-                write_one(name)
+        if workers == 1 or len(wanted) < 2:
+            for j in wanted:
+                write_one(j)
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(workers) as pool:
-                for future in [pool.submit(write_one, name) for name in parts]:
+            with ThreadPoolExecutor(min(workers, len(wanted))) as pool:
+                for future in [pool.submit(write_one, j) for j in wanted]:
                     future.result()
     except BaseException:
         _remove(temporary.values())

@@ -42,7 +42,7 @@ def test_csv_json_summary_nodes_file_and_router(tmp_path, capsys, table):
     expected = split(table, Maglev(NODES), on="code")  # "00042" routed as text, not as 42
     assert summary["rows"] == 3000 and summary["nodes"] == 3 and summary["router"] == "maglev"
     assert {name: entry["rows"] for name, entry in summary["files"].items()} == {n: len(p) for n, p in expected.items()}
-    assert set(summary["seconds"]) == {"read", "route_and_group", "write"}
+    assert set(summary["seconds"]) == {"read", "route_and_group", "gather_and_write"}
     for name, entry in summary["files"].items():
         got = pcsv.read_csv(entry["path"], convert_options=pcsv.ConvertOptions(column_types={"code": pa.string()}))
         assert got.column("v").to_pylist() == expected[name].column("v").to_pylist()

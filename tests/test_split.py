@@ -169,15 +169,19 @@ def test_write_split_leaves_no_file_behind_on_error(tmp_path, monkeypatch):
     real = pipeline._write
     calls = []
 
-    def failing(part, path, format):
+    def failing(part, path, format, dictionary=None):
         calls.append(path)
         if len(calls) == 3:
             raise OSError("disk full")
-        real(part, path, format)
+        real(part, path, format, dictionary)
 
     monkeypatch.setattr(pipeline, "_write", failing)
     with pytest.raises(OSError, match="disk full"):
         write_split(tables(KEYS)["arrow"], ring, str(tmp_path / "{node}.parquet"), on="k", threads=1)
+    assert list(tmp_path.iterdir()) == []
+    calls.clear()
+    with pytest.raises(OSError, match="disk full"):  # the same with parallel writers
+        write_split(tables(KEYS)["pandas"], ring, str(tmp_path / "{node}.parquet"), on="k", threads=4)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -214,3 +218,39 @@ def test_node_names_bad_input(twin):
         node_names(pd.DataFrame({"k": KEYS}), ring, on="x")
     with pytest.raises(ValueError, match="no nodes"):
         node_names(KEYS, HashRing([]))
+
+
+@pytest.mark.parametrize("kind", ["pandas", "arrow", "batch", "polars"])
+def test_parts_gathered_in_threads_equal_one_thread(twin, monkeypatch, kind):
+    from fastring import _threads
+
+    monkeypatch.setattr(_threads, "MIN_KEYS_PER_THREAD", 10)
+    data = tables(KEYS)[kind]
+    ring = HashRing(NODES)
+    one = split(data, ring, on="k", threads=1)
+    for threads in (2, 5):
+        many = split(data, ring, on="k", threads=threads)
+        assert list(many) == list(one)
+        for name in one:
+            assert column_v(many[name]) == column_v(one[name])
+            if kind == "pandas":
+                assert many[name].index.equals(one[name].index)
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        split(data, ring, on="k", threads=0)
+
+
+def test_parquet_files_skip_dictionaries_only_for_mostly_distinct_text(tmp_path):
+    import pyarrow.parquet as pq
+
+    from fastring import write_split
+
+    n = 2_000
+    data = pa.table({"k": [f"user:{i}" for i in range(n)], "tier": ["gold", "free"] * (n // 2), "v": np.arange(n)})
+    written = write_split(data, HashRing(NODES[:2]), str(tmp_path / "{node}.parquet"), on="k")
+    for path in written.values():
+        meta = pq.ParquetFile(path).metadata.row_group(0)
+        encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+        assert not any("DICTIONARY" in e for e in encodings["k"])  # unique ids: plain
+        assert any("DICTIONARY" in e for e in encodings["tier"])  # two values: a dictionary
+        assert any("DICTIONARY" in e for e in encodings["v"])  # non-text: Parquet's default
+    assert sum(pq.read_table(p).num_rows for p in written.values()) == n
