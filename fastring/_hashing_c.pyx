@@ -24,7 +24,10 @@ from cpython.object cimport PyObject
 
 from fastring._keycontract cimport (
     PyUnicode_CheckExact,
+    PyLong_AsLongLongAndOverflow,
+    PyLong_CheckExact,
     KEY_BITS,
+    KEY_BYTES,
     KEY_SLOW,
     PyBytes_AS_STRING,
     PyBytes_CheckExact,
@@ -90,6 +93,7 @@ __all__ = [
     "first_non_text",
     "hash_bytes",
     "hash_fixed",
+    "hash_key",
     "hash_objects",
     "hash_packed",
     "hash_uint64",
@@ -152,6 +156,63 @@ cdef word_t[::1] _out(object out, Py_ssize_t n, word_t width):
     if view.shape[0] != n:
         raise ValueError(f"out has length {view.shape[0]}, expected {n}")
     return view
+
+
+# ---------------------------------------------------------------- hash_key
+
+# The public fastring.hash_key is this function when the compiled twin is live: a
+# Python wrapper around it would cost more than the hash. Exact str/bytes/int keys
+# with a public algorithm and an in-range int seed are hashed here; everything else
+# (other key types, bad keys, bad algorithms or seeds) takes the pure twin's path
+# with the compiled hash, which gives the same answer or the same error.
+
+cdef dict _FAST_IDS = {}
+cdef int _SEED_BITS[64]
+for _name, _algo, _bits, _seed_bits in ALGORITHM_TABLE:
+    _SEED_BITS[_algo] = _seed_bits
+    if ":" not in _name:
+        _FAST_IDS[_name] = _algo
+
+#: While use_twin("python") runs with this twin live, the pure twin answers instead.
+cdef object _twin = None
+
+
+def _delegate_to(module):
+    """Make this twin's public fast functions call ``module``'s (None: answer here)."""
+    global _twin
+    _twin = module
+
+
+def hash_key(key, algorithm="xxh64", *, seed=0):
+    cdef const uint8_t* p = NULL
+    cdef size_t n = 0
+    cdef uint64_t bits = 0
+    cdef long long s
+    cdef int overflow = 0
+    cdef int algo, kind
+    if _twin is not None:
+        return _twin.hash_key(key, algorithm, seed=seed)
+    found = _FAST_IDS.get(algorithm) if PyUnicode_CheckExact(<PyObject*>algorithm) else None
+    if found is None or not PyLong_CheckExact(<PyObject*>seed):
+        return _hash_key_checked(key, algorithm, seed)
+    algo = found
+    s = PyLong_AsLongLongAndOverflow(<PyObject*>seed, &overflow)
+    if overflow or s < 0 or (_SEED_BITS[algo] < 63 and (s >> _SEED_BITS[algo]) != 0):
+        return _hash_key_checked(key, algorithm, seed)  # out of range, or >= 2**63
+    kind = key_fast(<PyObject*>key, &p, &n, &bits)
+    if kind == KEY_BYTES:
+        return _c_hash_bytes(p, n, algo, <uint64_t>s)
+    if kind == KEY_BITS:
+        return hash_u64(bits, algo, <uint64_t>s)
+    return _hash_key_checked(key, algorithm, seed)
+
+
+cdef object _hash_key_checked(key, algorithm, seed):
+    from fastring._algorithms import resolve_algorithm
+    from fastring._keycontract_py import key_bytes
+
+    algo, _, checked = resolve_algorithm(algorithm, seed)
+    return hash_bytes(key_bytes(key), algo, checked)
 
 
 # ---------------------------------------------------------------- hash_bytes

@@ -8,6 +8,7 @@ NumPy ``uint64`` arrays, whose arithmetic wraps modulo 2**64 by itself.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 import struct
 
 import numpy as np
@@ -41,6 +42,7 @@ from ._hashfuncs_py import (
     XXH64,
     md5_32,
 )
+from ._algorithms import resolve_algorithm
 from ._keycontract_py import at_position, key_bytes
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "first_non_text",
     "hash_bytes",
     "hash_fixed",
+    "hash_key",
     "hash_objects",
     "hash_packed",
     "hash_uint64",
@@ -57,6 +60,22 @@ __all__ = [
     "vnode_hashes",
     "vnode_md5",
 ]
+
+#: While use_twin("cython") runs with this twin live, the compiled twin answers instead.
+_twin = None
+
+
+def _delegate_to(module):
+    """Make this twin's public fast functions call ``module``'s (None: answer here)."""
+    global _twin
+    _twin = module
+
+
+def hash_key(key: Any, algorithm: str = "xxh64", *, seed: int = 0) -> int:
+    if _twin is not None:
+        return _twin.hash_key(key, algorithm, seed=seed)
+    algo, _, seed = resolve_algorithm(algorithm, seed)
+    return hash_bytes(key_bytes(key), algo, seed)
 
 # ---------------------------------------------------------------------------
 # Dispatch

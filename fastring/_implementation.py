@@ -78,6 +78,7 @@ def use_twin(twin: str) -> Iterator[None]:
     their selector at call time, so nothing else needs to know. Not thread-safe.
     """
     saved = []
+    delegating = []
     try:
         for area in AREAS:
             selector = importlib.import_module(f"fastring._{area}")
@@ -85,7 +86,15 @@ def use_twin(twin: str) -> Iterator[None]:
             for name in selector.__all__:
                 saved.append((selector, name, getattr(selector, name)))
                 setattr(selector, name, getattr(module, name))
+            # Public names bound straight to the live twin's functions (hash_key) do
+            # not go through the selector: the live twin hands those calls over.
+            live = twin_module(area, IMPLEMENTATION)
+            if live is not module and hasattr(live, "_delegate_to"):
+                live._delegate_to(module)
+                delegating.append(live)
         yield
     finally:
+        for live in delegating:
+            live._delegate_to(None)
         for selector, name, value in reversed(saved):
             setattr(selector, name, value)

@@ -27,17 +27,17 @@ def slices(n: int, threads: int) -> list[tuple[int, int]]:
     """At most ``threads`` consecutive (start, stop) covering ``range(n)``, each of at
     least :data:`MIN_KEYS_PER_THREAD` keys (one slice when ``n`` is small)."""
     parts = max(1, min(threads, n // MIN_KEYS_PER_THREAD))
-    bounds = np.linspace(0, n, parts + 1).astype(np.intp).tolist()
+    bounds = [n * i // parts for i in range(parts + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
 def run_sliced(n: int, threads: int, work: Callable[[int, int], None]) -> None:
     """``work(start, stop)`` for each slice of ``range(n)``, in parallel when there is
     more than one; the first exception (in slice order) is raised after all finish."""
-    pieces = slices(n, threads)
-    if len(pieces) == 1:
+    if threads < 2 or n < 2 * MIN_KEYS_PER_THREAD:  # one slice: no pool, no planning
         work(0, n)
         return
+    pieces = slices(n, threads)
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(len(pieces)) as pool:

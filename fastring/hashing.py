@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from . import _hashing
-from ._params import is_int
+from . import _hashing, _hashing_py
+from ._algorithms import ALGORITHMS, resolve_algorithm
 from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys, ViewKeys
 from ._keycontract_py import key_bytes
 from ._keys import as_key_batch
@@ -16,43 +16,10 @@ from ._threads import check_threads, run_sliced
 __all__ = ["ALGORITHMS", "hash_key", "hash_keys"]
 
 
-class _Algorithm(NamedTuple):
-    id: int  # the kernels' algorithm number
-    dtype: np.dtype  # output dtype of hash_keys
-    seed_limit: int  # seeds lie in [0, seed_limit)
-
-
-# From the live twin's one table (name, id, output bits, seed bits): adding an
-# algorithm touches that table in each twin, and nothing here.
-_ALGORITHMS = {
-    name: _Algorithm(algo, np.dtype(np.uint64 if bits == 64 else np.uint32), 2**seed_bits)
-    for name, algo, bits, seed_bits in _hashing.ALGORITHM_TABLE
-}
-
-#: The names :func:`hash_key` and :func:`hash_keys` accept. Names with a ":" are the
-#: systems' own hashes, reached through :mod:`fastring.compat`.
-ALGORITHMS: tuple[str, ...] = tuple(name for name in _ALGORITHMS if ":" not in name)
-
-
-def resolve_algorithm(algorithm: str, seed: Any = 0) -> tuple[int, np.dtype, int]:
-    """Validate ``algorithm`` and ``seed``; return (kernel id, output dtype, seed)."""
-    try:
-        spec = _ALGORITHMS[algorithm]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}") from None
-    if not is_int(seed):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    seed = int(seed)
-    if not 0 <= seed < spec.seed_limit:
-        if spec.seed_limit == 1:  # seed bits 0: FNV-1a and ketama's md5 take no seed
-            raise ValueError(f"{algorithm} takes no seed; seed must be 0, got {seed}")
-        bits = spec.seed_limit.bit_length() - 1
-        raise ValueError(f"seed for {algorithm} must be in [0, 2**{bits}), got {seed}")
-    return spec.id, spec.dtype, seed
-
-
-def hash_key(key: Any, algorithm: str = "xxh64", *, seed: int = 0) -> int:
-    """Hash one key.
+#: fastring.hash_key is the live twin's own function: the compiled one hashes exact
+#: str, bytes and int keys without a Python frame in between (see _hashing_c).
+hash_key = _hashing.hash_key
+hash_key.__doc__ = _hashing_py.hash_key.__doc__ = """Hash one key.
 
     Parameters
     ----------
@@ -80,8 +47,6 @@ def hash_key(key: Any, algorithm: str = "xxh64", *, seed: int = 0) -> int:
     >>> hash_key("user:42", "murmur3_32", seed=7)
     761221315
     """
-    algo, _, seed = resolve_algorithm(algorithm, seed)
-    return _hashing.hash_bytes(key_bytes(key), algo, seed)
 
 
 def hash_keys(

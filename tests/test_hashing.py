@@ -4,6 +4,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reference import SEEDS, reference
 
 import fastring
@@ -163,3 +165,58 @@ def test_threads_give_the_same_hashes(monkeypatch):
 def test_threads_must_be_a_positive_int(threads):
     with pytest.raises(ValueError, match="threads must be a positive int"):
         hash_keys(["a"], threads=threads)
+
+
+# --------------------------------------------------------------------------- hash_key's fast path
+
+ONE_KEYS = [
+    "", "user:42", "é✓🎉", "x" * 1000, b"", b"\x00\xff", bytearray(b"ab"), memoryview(b"mv"),
+    0, 1, -1, 2**63 - 1, -(2**63), 2**63, 2**64 - 1, True, False, np.int8(-5), np.uint64(2**64 - 1),
+]
+BAD_ONE_KEYS = [2**64, -(2**63) - 1, 1.5, None, [1], "\ud800", object()]
+ONE_SEEDS = [0, 1, 2**31, 2**32 - 1, 2**32, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -1, np.uint32(7), True, 1.0, "0"]
+
+
+def _outcome(fn, *args, **kwargs):
+    try:
+        return ("ok", fn(*args, **kwargs))
+    except Exception as exc:  # the same error type and message in both twins
+        return (type(exc).__name__, str(exc))
+
+
+def test_hash_key_twins_agree_on_every_path(compiled):
+    fast, pure = (twin.hash_key for twin in compiled["hashing"])
+    for algorithm in (*ALGORITHMS, "sha1", None, ["xxh64"], "kafka:murmur2"):
+        for seed in ONE_SEEDS:
+            for key in ONE_KEYS + BAD_ONE_KEYS:
+                assert _outcome(fast, key, algorithm, seed=seed) == _outcome(pure, key, algorithm, seed=seed), (
+                    key, algorithm, seed,
+                )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.one_of(st.text(), st.binary(), st.integers(-(2**63), 2**64 - 1)),
+    algorithm=st.sampled_from(ALGORITHMS),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_hash_key_fast_path_equals_the_batch_kernels(compiled, key, algorithm, seed):
+    fast, pure = (twin.hash_key for twin in compiled["hashing"])
+    if algorithm in ("fnv1a_64", "md5_32"):
+        seed = 0
+    expected = int(hash_keys([key], algorithm, seed=seed)[0])
+    assert fast(key, algorithm, seed=seed) == pure(key, algorithm, seed=seed) == expected
+
+
+def test_public_hash_key_follows_use_twin(compiled, monkeypatch):
+    from fastring import _hashing_c, _hashing_py
+    from fastring._implementation import use_twin
+
+    calls = []
+    real = _hashing_py.hash_key
+    monkeypatch.setattr(_hashing_py, "hash_key", lambda *a, **k: calls.append(a) or real(*a, **k))
+    with use_twin("python"):
+        value = fastring.hash_key("k")
+    assert calls == [("k", "xxh64")] and value == _hashing_c.hash_key("k")
+    fastring.hash_key("k")  # back on the live twin: no delegation left behind
+    assert len(calls) == 1 or fastring.IMPLEMENTATION == "python"
