@@ -6,6 +6,7 @@ from ._implementation import IMPLEMENTATION
 
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._routers_py import (
+        KeyLookup,
         group_rows,
         jump_many,
         jump_one,
@@ -21,6 +22,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     )
 else:
     from ._routers_c import (  # type: ignore[no-redef]
+        KeyLookup,
         group_rows,
         jump_many,
         jump_one,
@@ -36,6 +38,7 @@ else:
     )
 
 __all__ = [
+    "KeyLookup",
     "group_rows",
     "jump_many",
     "jump_one",

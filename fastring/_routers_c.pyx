@@ -17,9 +17,14 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport INFINITY
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
-from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
+from cpython.object cimport PyObject
+from libc.stdint cimport uint8_t
+
+from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, hash_bytes, hash_u64, mix64
+from fastring._keycontract cimport KEY_BITS, KEY_BYTES, key_fast
 
 __all__ = [
+    "KeyLookup",
     "group_rows",
     "jump_one",
     "jump_many",
@@ -252,19 +257,9 @@ def jumpback_many(const uint64_t[::1] keys, int64_t num_buckets, int32_t[::1] ou
 # --------------------------------------------------------------------------- memento
 
 
-def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] replacer,
-                 const int32_t[::1] index, int32_t[::1] out):
-    """MementoHash lookup (Coluzzi et al. 2023) of uint64 keys; out int32 node indices.
-
-    ``size`` is the b-array size (jump's bucket count), ``replacer[b]`` the bucket that
-    replaced removed bucket ``b`` (the working-set size right after its removal) or -1
-    for a working bucket, ``index[b]`` the node index of working bucket ``b``.
-    """
-    cdef Py_ssize_t i, m = keys.shape[0]
-    cdef int64_t b, r, r2, hops, n_removed = 0
-    cdef uint64_t h
-    cdef bint looped = False
-    _check_len(out.shape[0], m, "out must have the length of keys")
+cdef int64_t _check_memento(int64_t size, const int32_t[::1] replacer, const int32_t[::1] index) except -1:
+    """The number of removed buckets of a valid replacement table (else ValueError)."""
+    cdef int64_t i, n_removed = 0
     _check_len(replacer.shape[0], size, "replacer and index must have one entry per bucket")
     _check_len(index.shape[0], size, "replacer and index must have one entry per bucket")
     if size <= 0:
@@ -274,37 +269,57 @@ def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] repl
         if replacer[i] == 0 or replacer[i] < -1 or replacer[i] >= size:
             raise ValueError(f"replacer[{i}] = {replacer[i]} is not -1 or in [1, size)")
         n_removed += replacer[i] >= 0
+    return n_removed
+
+
+cdef inline int64_t _memento_bucket(uint64_t h, int64_t b, const int32_t* replacer,
+                                    int64_t n_removed) noexcept nogil:
+    """The working bucket of key hash ``h`` whose jump bucket is ``b``; -1 if the
+    replacement table loops (a tampered state)."""
+    cdef int64_t r = replacer[b], r2, hops = 0
+    # Bounds: r strictly decreases from one rehash to the next (r = r2 < r), so there
+    # are fewer than ``size`` rehashes. A chain of replacers visits distinct removed
+    # buckets in a valid table, so it has at most n_removed hops; a longer one loops
+    # and is refused instead of spinning without the GIL.
+    while r >= 0:
+        # Rehash the key with the removed bucket as seed, into [0, r).
+        b = <int64_t>(mix64(h + <uint64_t>(b + 1) * FR_SPLITMIX_GAMMA) % <uint64_t>r)
+        r2 = replacer[b]
+        # Buckets removed before the one we came from were already replaced then:
+        # follow their replacers while they are at least r.
+        hops = 0
+        while r2 >= r and hops <= n_removed:
+            b = r2
+            r2 = replacer[b]
+            hops += 1
+        if hops > n_removed:
+            return -1
+        r = r2
+    return b
+
+
+def memento_many(const uint64_t[::1] keys, int64_t size, const int32_t[::1] replacer,
+                 const int32_t[::1] index, int32_t[::1] out):
+    """MementoHash lookup (Coluzzi et al. 2023) of uint64 keys; out int32 node indices.
+
+    ``size`` is the b-array size (jump's bucket count), ``replacer[b]`` the bucket that
+    replaced removed bucket ``b`` (the working-set size right after its removal) or -1
+    for a working bucket, ``index[b]`` the node index of working bucket ``b``.
+    """
+    cdef Py_ssize_t i, m = keys.shape[0]
+    cdef int64_t b, n_removed
+    cdef bint looped = False
+    _check_len(out.shape[0], m, "out must have the length of keys")
+    n_removed = _check_memento(size, replacer, index)
     if m == 0:
         return
     with nogil:
         _jump_lanes(&keys[0], m, size, &out[0])
         for i in range(m):
-            b = out[i]
-            r = replacer[b]
-            if r >= 0:
-                h = keys[i]
-                # Bounds: r strictly decreases from one rehash to the next (r = r2 < r),
-                # so there are fewer than ``size`` rehashes. A chain of replacers visits
-                # distinct removed buckets in a valid table, so it has at most n_removed
-                # hops; a longer one loops (a tampered state) and is refused instead of
-                # spinning without the GIL.
-                while r >= 0:
-                    # Rehash the key with the removed bucket as seed, into [0, r).
-                    b = <int64_t>(mix64(h + <uint64_t>(b + 1) * FR_SPLITMIX_GAMMA) % <uint64_t>r)
-                    r2 = replacer[b]
-                    # Buckets removed before the one we came from were already replaced
-                    # then: follow their replacers while they are at least r.
-                    hops = 0
-                    while r2 >= r and hops <= n_removed:
-                        b = r2
-                        r2 = replacer[b]
-                        hops += 1
-                    if hops > n_removed:
-                        break
-                    r = r2
-                if hops > n_removed:
-                    looped = True
-                    break
+            b = _memento_bucket(keys[i], out[i], &replacer[0], n_removed)
+            if b < 0:
+                looped = True
+                break
             out[i] = index[b]
     if looped:
         raise ValueError("the replacement table loops: it is not a MementoHash state")
@@ -659,3 +674,109 @@ def group_rows(const int32_t[::1] node, int64_t n_nodes, int64_t[::1] order, int
                 offsets[j] = offsets[j - 1]
             offsets[0] = 0
     return bad
+
+
+# ---------------------------------------------------------------- one key
+
+cdef enum:
+    ONE_JUMP = 0
+    ONE_MEMENTO = 1
+    ONE_MAGLEV = 2
+    ONE_RENDEZVOUS = 3
+    RANK_STACK = 256  # nodes whose bounds fit on the stack in a one-key rendezvous
+
+ONE_KINDS = {"jump": ONE_JUMP, "memento": ONE_MEMENTO, "maglev": ONE_MAGLEV, "rendezvous": ONE_RENDEZVOUS}
+
+
+cdef class KeyLookup:
+    """One router version's ``lookup(key)``: the key hashed in C (the key contract's
+    fast paths; other keys through ``hash_one``), then the router's kernel for one key.
+
+    ``kind`` is one of ``ONE_KINDS``; ``algo`` the hash id, or -1 for integer keys as
+    they are (``hash_one`` is then ``int_key_bits``); ``arrays`` what the kernel reads:
+    jump nothing, memento (replacer, index), maglev (table,), rendezvous (seeds,
+    inv_weights). The arrays are checked here as the batch kernels check them.
+    """
+
+    cdef int kind
+    cdef int algo
+    cdef object hash_one
+    cdef tuple names
+    cdef str empty
+    cdef int64_t size
+    cdef int64_t n_removed
+    cdef bint uniform
+    cdef const int32_t[::1] ints_a
+    cdef const int32_t[::1] ints_b
+    cdef const uint64_t[::1] seeds
+    cdef const double[::1] inv_weights
+
+    def __init__(self, str kind, int algo, hash_one, tuple names, str empty, int64_t size, tuple arrays=()):
+        self.kind = ONE_KINDS[kind]
+        self.algo = algo
+        self.hash_one = hash_one
+        self.names = names
+        self.empty = empty
+        self.size = size
+        if not names:
+            return
+        if self.kind == ONE_MEMENTO:
+            self.ints_a, self.ints_b = arrays
+            self.n_removed = _check_memento(size, self.ints_a, self.ints_b)
+        elif self.kind == ONE_MAGLEV:
+            self.ints_a = arrays[0]
+            if self.ints_a.shape[0] == 0:
+                raise ValueError("empty table")
+            self.size = self.ints_a.shape[0]
+        elif self.kind == ONE_RENDEZVOUS:
+            self.seeds, self.inv_weights = arrays
+            _check_nodes(self.seeds.shape[0], self.inv_weights.shape[0])
+            self.uniform = True
+            for i in range(self.inv_weights.shape[0]):
+                self.uniform = self.uniform and self.inv_weights[i] == self.inv_weights[0]
+        elif size <= 0 or size > 2147483647:
+            raise ValueError("size must be in [1, 2**31 - 1]")
+
+    def lookup(self, key):
+        cdef const uint8_t* p = NULL
+        cdef size_t n = 0
+        cdef uint64_t h = 0
+        cdef int kind
+        cdef int64_t b
+        if not self.names:
+            raise LookupError(self.empty)
+        kind = key_fast(<PyObject*>key, &p, &n, &h)
+        if kind == KEY_BYTES and self.algo >= 0:
+            h = hash_bytes(p, n, self.algo, 0)
+        elif kind == KEY_BITS and self.algo >= 0:
+            h = hash_u64(h, self.algo, 0)
+        elif kind != KEY_BITS:  # not on a fast path, or bytes where ints are needed
+            h = self.hash_one(key)
+        if self.kind == ONE_JUMP:
+            return self.names[_jump(h, self.size)]
+        if self.kind == ONE_MAGLEV:
+            return self.names[self.ints_a[h % <uint64_t>self.size]]
+        if self.kind == ONE_MEMENTO:
+            b = _memento_bucket(h, _jump(h, self.size), &self.ints_a[0], self.n_removed)
+            if b < 0:
+                raise ValueError("the replacement table loops: it is not a MementoHash state")
+            return self.names[self.ints_b[b]]
+        return self.names[self._rendezvous(h)]
+
+    cdef Py_ssize_t _rendezvous(self, uint64_t h) except -1:
+        cdef Py_ssize_t n = self.seeds.shape[0], best
+        cdef double stack[RANK_STACK]
+        cdef void* scratch = <void*>stack
+        if n > RANK_STACK:
+            scratch = PyMem_Malloc(n * sizeof(double))
+            if scratch == NULL:
+                raise MemoryError()
+        try:
+            if self.uniform:
+                best = _best_uniform(h, &self.seeds[0], self.inv_weights[0], n, <uint32_t*>scratch)
+            else:
+                best = _best(h, &self.seeds[0], &self.inv_weights[0], n, <double*>scratch)
+        finally:
+            if n > RANK_STACK:
+                PyMem_Free(scratch)
+        return best

@@ -18,6 +18,7 @@ import numpy as np
 from ._hashfuncs_py import SPLITMIX_GAMMA, mix64, mix64_array
 
 __all__ = [
+    "KeyLookup",
     "group_rows",
     "jump_one",
     "jump_many",
@@ -479,3 +480,52 @@ def group_rows(node, n_nodes, order, offsets):
     offsets[1:] = np.cumsum(np.bincount(node, minlength=n_nodes)) if n_nodes else []
     order[:] = np.argsort(node, kind="stable")
     return -1
+
+
+# --------------------------------------------------------------------------- one key
+
+ONE_KINDS = ("jump", "memento", "maglev", "rendezvous")
+
+
+class KeyLookup:
+    """One router version's ``lookup(key)`` (the compiled twin's KeyLookup): the key
+    hashed by ``hash_one``, then the router's kernel for one key."""
+
+    __slots__ = ("kind", "hash_one", "names", "empty", "size", "arrays")
+
+    def __init__(self, kind: str, algo: int, hash_one, names: tuple, empty: str, size: int, arrays: tuple = ()):
+        if kind not in ONE_KINDS:
+            raise KeyError(kind)
+        self.kind, self.hash_one, self.names, self.empty = kind, hash_one, names, empty
+        self.size, self.arrays = size, arrays
+        if not names:
+            return
+        if kind == "memento":
+            replacer, _ = arrays
+            if len(replacer) != size or size <= 0:
+                raise ValueError("replacer and index must have one entry per bucket")
+        elif kind == "maglev":
+            if len(arrays[0]) == 0:
+                raise ValueError("empty table")
+            self.size = len(arrays[0])
+        elif kind == "rendezvous":
+            if len(arrays[0]) != len(arrays[1]):
+                raise ValueError("seeds and inv_weights must have the same length")
+        elif not 1 <= size <= 2**31 - 1:
+            raise ValueError("size must be in [1, 2**31 - 1]")
+
+    def lookup(self, key):
+        if not self.names:
+            raise LookupError(self.empty)
+        h = self.hash_one(key)
+        if self.kind == "jump":
+            return self.names[jump_one(h, self.size)]
+        if self.kind == "maglev":
+            return self.names[int(self.arrays[0][h % self.size])]
+        out = np.empty(1, dtype=np.int32)
+        hashes = np.array([h], dtype=np.uint64)
+        if self.kind == "memento":
+            memento_many(hashes, self.size, self.arrays[0], self.arrays[1], out)
+        else:
+            rendezvous_many(hashes, self.arrays[0], self.arrays[1], out)
+        return self.names[int(out[0])]

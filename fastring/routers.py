@@ -21,6 +21,7 @@ with the GIL released, and the pure-Python twin gives the same answers bit for b
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -216,11 +217,51 @@ def _check_version(data: Any, kind: str) -> None:
 
 
 class _Router(NodeSet):
-    """Shared plumbing: the algorithm, the lock, copying, batch lookups."""
+    """Shared plumbing: the algorithm, the lock, copying, batch lookups, and the
+    compiled one-key lookup of the current state (``self._one``)."""
 
-    __slots__ = ("_state", "_algorithm", "_lock")
+    __slots__ = ("_current", "_one", "_algorithm", "_lock")
 
     _kind = "router"
+
+    @property
+    def _state(self) -> Any:
+        return self._current
+
+    @_state.setter
+    def _state(self, state: Any) -> None:
+        # Every new state gets its one-key lookup at once. A lookup running while
+        # another thread changes the router uses the old pair or the new one, each
+        # consistent in itself (the lookup holds its own arrays and names).
+        self._current = state
+        self._one = None if state is None else self._one_key(state)
+
+    def _one_key(self, state: Any) -> Any:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _key_lookup(self, kind: str, state: Any, size: int, arrays: tuple = ()) -> Any:
+        """The bound ``lookup`` of a KeyLookup of ``kind`` for ``state``, hashing keys
+        with the router's algorithm (a bound method: the cheapest call there is)."""
+        algorithm = self._algorithm
+        if algorithm is None:
+            algo, hash_one = -1, int_key_bits
+        else:
+            algo = resolve_algorithm(algorithm)[0]
+            hash_one = functools.partial(hash_key, algorithm=algorithm)
+        empty = str(empty_router_error(self._kind))
+        return _routers.KeyLookup(kind, algo, hash_one, tuple(state.names), empty, size, arrays).lookup
+
+    def lookup(self, key: Any) -> Any:
+        """The node of one key.
+
+        Raises
+        ------
+        LookupError
+            The router has no nodes.
+        TypeError, ValueError, OverflowError
+            A key outside the key contract.
+        """
+        return self._one(key)
 
     def _init(self, algorithm: str, state: Any) -> None:
         resolve_algorithm(algorithm)
@@ -389,15 +430,12 @@ class MementoRouter(_Router):
         LookupError
             The router has no nodes.
         """
-        state = self._state
-        if not state.names:
-            raise empty_router_error(self._kind)
-        h = hash_key(key, self._algorithm)
-        if not state.removed:
-            return state.names[_routers.jump_one(h, state.size)]
-        out = np.empty(1, dtype=np.int32)
-        _routers.memento_many(np.array([h], dtype=np.uint64), state.size, state.replacer, state.index, out)
-        return state.names[out[0]]
+        return self._one(key)
+
+    def _one_key(self, state: Any) -> Any:
+        if not state.removed:  # buckets 0..size-1 all work and bucket b is node b: plain jump
+            return self._key_lookup("jump", state, state.size)
+        return self._key_lookup("memento", state, state.size, (state.replacer, state.index))
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
@@ -577,10 +615,10 @@ class JumpRouter(_Router):
         LookupError
             The router has no nodes.
         """
-        names = self._state.names
-        if not names:
-            raise empty_router_error(self._kind)
-        return names[_routers.jump_one(_bucket_hash(key, self._algorithm), len(names))]
+        return self._one(key)
+
+    def _one_key(self, state: Any) -> Any:
+        return self._key_lookup("jump", state, len(state.names))
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array
@@ -783,12 +821,10 @@ class Rendezvous(_WeightedRouter):
         LookupError
             The router has no nodes.
         """
-        state = self._state
-        if not state.names:
-            raise empty_router_error(self._kind)
-        out = np.empty(1, dtype=np.int32)
-        _routers.rendezvous_many(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, out)
-        return state.names[out[0]]
+        return self._one(key)
+
+    def _one_key(self, state: Any) -> Any:
+        return self._key_lookup("rendezvous", state, len(state.names), (state.seeds, state.inv_weights))
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
@@ -1000,10 +1036,10 @@ class Maglev(_WeightedRouter):
         LookupError
             The router has no nodes.
         """
-        state = self._state
-        if not state.names:
-            raise empty_router_error(self._kind)
-        return state.names[state.table[hash_key(key, self._algorithm) % self._table_size]]
+        return self._one(key)
+
+    def _one_key(self, state: Any) -> Any:
+        return self._key_lookup("maglev", state, len(state.names), (state.table,))
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array (one gather;
