@@ -8,8 +8,10 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._routers_py import (
         KeyLookup,
         group_rows,
+        jump_hash,
         jump_many,
         jump_one,
+        jumpback_hash,
         jumpback_many,
         jumpback_one,
         maglev_build,
@@ -24,8 +26,10 @@ else:
     from ._routers_c import (  # type: ignore[no-redef]
         KeyLookup,
         group_rows,
+        jump_hash,
         jump_many,
         jump_one,
+        jumpback_hash,
         jumpback_many,
         jumpback_one,
         maglev_build,
@@ -40,8 +44,10 @@ else:
 __all__ = [
     "KeyLookup",
     "group_rows",
+    "jump_hash",
     "jump_many",
     "jump_one",
+    "jumpback_hash",
     "jumpback_many",
     "jumpback_one",
     "maglev_build",

@@ -21,11 +21,20 @@ from cpython.object cimport PyObject
 from libc.stdint cimport uint8_t
 
 from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, hash_bytes, hash_u64, mix64
-from fastring._keycontract cimport KEY_BITS, KEY_BYTES, key_fast
+from fastring._keycontract cimport (
+    KEY_BITS,
+    KEY_BYTES,
+    PyLong_AsLongLongAndOverflow,
+    PyLong_CheckExact,
+    PyUnicode_CheckExact,
+    key_fast,
+)
 
 __all__ = [
     "KeyLookup",
     "group_rows",
+    "jump_hash",
+    "jumpback_hash",
     "jump_one",
     "jump_many",
     "jumpback_one",
@@ -780,3 +789,77 @@ cdef class KeyLookup:
             if n > RANK_STACK:
                 PyMem_Free(scratch)
         return best
+
+
+# ---------------------------------------------------------------- jump_hash of one key
+
+# fastring.jump_hash and jumpback_hash are these functions when the compiled twin is
+# live. One exact int (or, with a hash, one str/bytes) and an exact int bucket count
+# in range are answered here; everything else (containers, bad input) goes to
+# fastring.routers' implementation, which gives the same answer or the same error.
+
+from fastring._algorithms import ALGORITHMS as _PUBLIC, resolve_algorithm as _resolve
+
+cdef dict _HASH_IDS = {name: _resolve(name)[0] for name in _PUBLIC}
+
+#: While use_twin("python") runs with this twin live, the pure twin answers instead.
+cdef object _twin = None
+
+
+def _delegate_to(module):
+    """Make this twin's public fast functions call ``module``'s (None: answer here)."""
+    global _twin
+    _twin = module
+
+
+cdef int64_t _one_bucket(object key, object num_buckets, object algorithm, bint back):
+    """The bucket of one key, or -1 when the call is not on the fast path."""
+    cdef const uint8_t* p = NULL
+    cdef size_t n = 0
+    cdef uint64_t h = 0
+    cdef long long buckets
+    cdef int overflow = 0, kind
+    if not PyLong_CheckExact(<PyObject*>num_buckets):
+        return -1
+    buckets = PyLong_AsLongLongAndOverflow(<PyObject*>num_buckets, &overflow)
+    if overflow or buckets < 1 or buckets > 2147483647:
+        return -1
+    kind = key_fast(<PyObject*>key, &p, &n, &h)
+    if algorithm is None:
+        if kind != KEY_BITS:
+            return -1
+    else:
+        found = _HASH_IDS.get(algorithm) if PyUnicode_CheckExact(<PyObject*>algorithm) else None
+        if found is None:
+            return -1
+        if kind == KEY_BYTES:
+            h = hash_bytes(p, n, <int>found, 0)
+        elif kind == KEY_BITS:
+            h = hash_u64(h, <int>found, 0)
+        else:
+            return -1
+    return _jumpback(h, buckets) if back else _jump(h, buckets)
+
+
+def jump_hash(keys, num_buckets, *, algorithm="xxh64"):
+    cdef int64_t bucket
+    if _twin is not None:
+        return _twin.jump_hash(keys, num_buckets, algorithm=algorithm)
+    bucket = _one_bucket(keys, num_buckets, algorithm, False)
+    if bucket >= 0:
+        return bucket
+    from fastring.routers import _jump_hash
+
+    return _jump_hash(keys, num_buckets, algorithm=algorithm)
+
+
+def jumpback_hash(keys, num_buckets, *, algorithm="xxh64"):
+    cdef int64_t bucket
+    if _twin is not None:
+        return _twin.jumpback_hash(keys, num_buckets, algorithm=algorithm)
+    bucket = _one_bucket(keys, num_buckets, algorithm, True)
+    if bucket >= 0:
+        return bucket
+    from fastring.routers import _jumpback_hash
+
+    return _jumpback_hash(keys, num_buckets, algorithm=algorithm)

@@ -20,6 +20,8 @@ from ._hashfuncs_py import SPLITMIX_GAMMA, mix64, mix64_array
 __all__ = [
     "KeyLookup",
     "group_rows",
+    "jump_hash",
+    "jumpback_hash",
     "jump_one",
     "jump_many",
     "jumpback_one",
@@ -529,3 +531,31 @@ class KeyLookup:
         else:
             rendezvous_many(hashes, self.arrays[0], self.arrays[1], out)
         return self.names[int(out[0])]
+
+
+# --------------------------------------------------------------------------- jump_hash
+
+#: While use_twin("cython") runs with this twin live, the compiled twin answers instead.
+_twin = None
+
+
+def _delegate_to(module) -> None:
+    """Make this twin's public fast functions call ``module``'s (None: answer here)."""
+    global _twin
+    _twin = module
+
+
+def jump_hash(keys, num_buckets, *, algorithm="xxh64"):
+    if _twin is not None:
+        return _twin.jump_hash(keys, num_buckets, algorithm=algorithm)
+    from .routers import _jump_hash  # the public module (it imports this one)
+
+    return _jump_hash(keys, num_buckets, algorithm=algorithm)
+
+
+def jumpback_hash(keys, num_buckets, *, algorithm="xxh64"):
+    if _twin is not None:
+        return _twin.jumpback_hash(keys, num_buckets, algorithm=algorithm)
+    from .routers import _jumpback_hash
+
+    return _jumpback_hash(keys, num_buckets, algorithm=algorithm)

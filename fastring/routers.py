@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _routers
+from . import _routers, _routers_py
 from ._keys import int_key_bits, integer_keys
 from ._nodeset import NodeSet
 from ._params import (
@@ -104,7 +104,7 @@ def _bucket_hash(key: Any, algorithm: str | None) -> int:
     return hash_key(key, algorithm)
 
 
-def jump_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
+def _jump_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
     """Jump consistent hash (Lamping & Veach 2014): each key's bucket in ``[0, num_buckets)``.
 
     Going from ``n`` to ``n + 1`` buckets moves about ``1/(n + 1)`` of the keys, all of
@@ -155,7 +155,7 @@ def jump_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -
     return _buckets(keys, num_buckets, algorithm, _routers.jump_one, _routers.jump_many)
 
 
-def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
+def _jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64") -> Any:
     """JumpBackHash (Ertl 2024): consistent buckets with integer arithmetic, O(1) time.
 
     Same contract as :func:`jump_hash` (growing ``n`` moves keys only to the new bucket;
@@ -191,6 +191,15 @@ def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str | None = "xxh64
     {7}
     """
     return _buckets(keys, num_buckets, algorithm, _routers.jumpback_one, _routers.jumpback_many)
+
+
+# fastring.jump_hash and jumpback_hash are the live twin's own functions: the compiled
+# ones answer one int (or str/bytes) without a Python frame and hand everything else
+# to the implementations above (see _routers_c).
+jump_hash = _routers.jump_hash
+jumpback_hash = _routers.jumpback_hash
+jump_hash.__doc__ = _routers_py.jump_hash.__doc__ = _jump_hash.__doc__
+jumpback_hash.__doc__ = _routers_py.jumpback_hash.__doc__ = _jumpback_hash.__doc__
 
 
 def _buckets(keys: Any, num_buckets: int, algorithm: str | None, one: Any, many: Any) -> Any:
