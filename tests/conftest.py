@@ -19,10 +19,26 @@ def pytest_addoption(parser):
         action="store_true",
         help="test only the pure-Python twin (for a FASTRING_NO_EXTENSIONS build)",
     )
+    parser.addoption(
+        "--compiled-twin-only",
+        action="store_true",
+        help="run the twin-parametrized tests on the compiled twin only (for builds that "
+        "differ only in how the extension is compiled: the sdist and debug builds in CI)",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    """``compiled_only`` tests need the compiled twin: skipped under --no-extensions."""
+    """``compiled_only`` tests need the compiled twin: skipped under --no-extensions.
+    Under --compiled-twin-only the pure twin's parametrizations are deselected."""
+    if config.getoption("--compiled-twin-only"):
+        def on_pure(item):
+            callspec = getattr(item, "callspec", None)
+            return callspec is not None and callspec.params.get("twin_name") == "python"
+
+        pure = [item for item in items if on_pure(item)]
+        if pure:
+            config.hook.pytest_deselected(items=pure)
+            items[:] = [item for item in items if not on_pure(item)]
     if not config.getoption("--no-extensions"):
         return
     skip = pytest.mark.skip(reason="--no-extensions: needs the compiled twin")
