@@ -66,10 +66,16 @@ def extensions():
             sys.exit(f"FASTRING_REQUIRE_EXTENSIONS=1 but {cause}")
         sys.stderr.write(BANNER.format(rule="*" * 72, cause=cause))
         return []
+    # NumPy's C API makes the small output arrays (one lookup_many of a few keys)
+    # without a Python call: np.empty costs more than routing a key.
+    import numpy
+
     modules = [
         Extension(
             "fastring." + os.path.splitext(os.path.basename(path))[0],
             [path],
+            include_dirs=[numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             extra_compile_args=COMPILE_ARGS,
         )
         for path in sources

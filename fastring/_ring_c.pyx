@@ -23,7 +23,13 @@ from libc.string cimport memcpy, memset
 
 from fastring._hashfuncs cimport ALGO_XXH64, hash_bytes, hash_u64, md5_32, md5_digest, read_be64, xxh64_u64
 
+cimport numpy as cnp
+
+from fastring._arrays cimport int32_data, new_int32
+
+cnp.import_array()  # the NumPy C API (new_int32) needs it once per module
 from fastring._keycontract cimport KEY_BITS, KEY_SLOW, key_fast, key_slow
+
 
 __all__ = ["RING_MODES", "RingIndex"]
 
@@ -323,6 +329,23 @@ cdef class RingIndex:
                 j = 0
             steps += 1
         return tuple(found)
+
+    def owners_small(self, list keys):
+        """Node indices of a short list of keys, one key at a time (no batch set-up):
+        an int32 array, or None if a key is not one ``lookup`` takes (the batch path
+        then names it), or if the ring is empty."""
+        cdef Py_ssize_t i, n = len(keys)
+        cdef int32_t* view
+        if self.size == 0:
+            return None
+        out = new_int32(n)
+        view = int32_data(out)
+        try:
+            for i in range(n):
+                view[i] = self._owner[self._entry(keys[i])]
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return out
 
     # ------------------------------------------------------------ batches
 

@@ -160,6 +160,16 @@ class RingIndex:
         """The index of the live point that owns ``key``."""
         return self._entry(key)
 
+    def owners_small(self, keys):
+        """Node indices of a short list of keys, one key at a time: an int32 array, or
+        None if a key is not one ``lookup`` takes, or if the ring is empty."""
+        if self.size == 0:
+            return None
+        try:
+            return np.array([self._owner[self._entry(key)] for key in keys], dtype=np.int32)
+        except (TypeError, ValueError, OverflowError):
+            return None
+
     def replicas(self, key, count):
         """The first ``count`` distinct nodes walking the ring from ``key`` (names)."""
         j = self._entry(key)

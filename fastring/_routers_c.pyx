@@ -20,6 +20,11 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from cpython.object cimport PyObject
 from libc.stdint cimport uint8_t
 
+cimport numpy as cnp
+
+from fastring._arrays cimport int32_data, new_int32
+
+cnp.import_array()  # the NumPy C API (new_int32) needs it once per module
 from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, hash_bytes, hash_u64, mix64
 from fastring._keycontract cimport (
     KEY_BITS,
@@ -29,6 +34,7 @@ from fastring._keycontract cimport (
     PyUnicode_CheckExact,
     key_fast,
 )
+
 
 __all__ = [
     "KeyLookup",
@@ -747,13 +753,33 @@ cdef class KeyLookup:
             raise ValueError("size must be in [1, 2**31 - 1]")
 
     def lookup(self, key):
+        if not self.names:
+            raise LookupError(self.empty)
+        return self.names[self._index(key)]
+
+    def many(self, list keys):
+        """Node indices of a short list of keys, one at a time (no batch set-up): an
+        int32 array, or None if a key is off the key contract (the batch path then
+        names it) or the router is empty."""
+        cdef Py_ssize_t i, n = len(keys)
+        cdef int32_t* view
+        if not self.names:
+            return None
+        out = new_int32(n)
+        view = int32_data(out)
+        try:
+            for i in range(n):
+                view[i] = <int32_t>self._index(keys[i])
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return out
+
+    cdef Py_ssize_t _index(self, key) except -1:
         cdef const uint8_t* p = NULL
         cdef size_t n = 0
         cdef uint64_t h = 0
         cdef int kind
         cdef int64_t b
-        if not self.names:
-            raise LookupError(self.empty)
         kind = key_fast(<PyObject*>key, &p, &n, &h)
         if kind == KEY_BYTES and self.algo >= 0:
             h = hash_bytes(p, n, self.algo, 0)
@@ -762,15 +788,15 @@ cdef class KeyLookup:
         elif kind != KEY_BITS:  # not on a fast path, or bytes where ints are needed
             h = self.hash_one(key)
         if self.kind == ONE_JUMP:
-            return self.names[_jump(h, self.size)]
+            return _jump(h, self.size)
         if self.kind == ONE_MAGLEV:
-            return self.names[self.ints_a[h % <uint64_t>self.size]]
+            return self.ints_a[h % <uint64_t>self.size]
         if self.kind == ONE_MEMENTO:
             b = _memento_bucket(h, _jump(h, self.size), &self.ints_a[0], self.n_removed)
             if b < 0:
                 raise ValueError("the replacement table loops: it is not a MementoHash state")
-            return self.names[self.ints_b[b]]
-        return self.names[self._rendezvous(h)]
+            return self.ints_b[b]
+        return self._rendezvous(h)
 
     cdef Py_ssize_t _rendezvous(self, uint64_t h) except -1:
         cdef Py_ssize_t n = self.seeds.shape[0], best

@@ -519,18 +519,31 @@ class KeyLookup:
     def lookup(self, key):
         if not self.names:
             raise LookupError(self.empty)
+        return self.names[self._index(key)]
+
+    def many(self, keys):
+        """Node indices of a short list of keys, one at a time: an int32 array, or
+        None if a key is off the key contract or the router is empty."""
+        if not self.names:
+            return None
+        try:
+            return np.array([self._index(key) for key in keys], dtype=np.int32)
+        except (TypeError, ValueError, OverflowError):
+            return None
+
+    def _index(self, key) -> int:
         h = self.hash_one(key)
         if self.kind == "jump":
-            return self.names[jump_one(h, self.size)]
+            return jump_one(h, self.size)
         if self.kind == "maglev":
-            return self.names[int(self.arrays[0][h % self.size])]
+            return int(self.arrays[0][h % self.size])
         out = np.empty(1, dtype=np.int32)
         hashes = np.array([h], dtype=np.uint64)
         if self.kind == "memento":
             memento_many(hashes, self.size, self.arrays[0], self.arrays[1], out)
         else:
             rendezvous_many(hashes, self.arrays[0], self.arrays[1], out)
-        return self.names[int(out[0])]
+        return int(out[0])
 
 
 # --------------------------------------------------------------------------- jump_hash

@@ -11,10 +11,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["MIN_KEYS_PER_THREAD", "check_threads", "slices", "run_sliced"]
+__all__ = ["MIN_KEYS_PER_THREAD", "SMALL_BATCH", "check_threads", "slices", "run_sliced"]
 
 #: Below this many keys per thread, starting threads costs more than it saves.
 MIN_KEYS_PER_THREAD = 50_000
+
+#: Lists up to this long are routed a key at a time: setting up a batch (container
+#: checks, a key batch, a hash array) costs more than the keys themselves.
+SMALL_BATCH = 64
 
 
 def check_threads(threads: Any) -> int:

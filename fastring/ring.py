@@ -27,7 +27,7 @@ from ._params import (
     parse_nodes,
 )
 from ._ringpoints import SHIFTED_COMPAT, Config, State, points_per_vnode, rebuild, target_counts
-from ._threads import check_threads, run_sliced
+from ._threads import SMALL_BATCH, check_threads, run_sliced
 from .hashing import hash_batch, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints"]
@@ -314,6 +314,10 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         True
         """
         state = self._state
+        if type(keys) is list and len(keys) <= SMALL_BATCH and type(threads) is int and threads == 1:
+            out = state.index.owners_small(keys)  # a key at a time: no batch set-up
+            if out is not None:
+                return out
         return self._owners(state, keys, check_threads(threads))
 
     def _owners(self, state: State, keys: Any, threads: int = 1) -> np.ndarray:

@@ -44,7 +44,7 @@ from ._params import (
 )
 from ._hashfuncs_py import mix64 as _mix64
 from .hashing import hash_key, hash_keys, resolve_algorithm
-from ._threads import check_threads, run_sliced
+from ._threads import SMALL_BATCH, check_threads, run_sliced
 
 __all__ = ["JumpRouter", "Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
 
@@ -229,7 +229,7 @@ class _Router(NodeSet):
     """Shared plumbing: the algorithm, the lock, copying, batch lookups, and the
     compiled one-key lookup of the current state (``self._one``)."""
 
-    __slots__ = ("_current", "_one", "_algorithm", "_lock")
+    __slots__ = ("_current", "_keyed", "_one", "_algorithm", "_lock")
 
     _kind = "router"
 
@@ -243,14 +243,15 @@ class _Router(NodeSet):
         # another thread changes the router uses the old pair or the new one, each
         # consistent in itself (the lookup holds its own arrays and names).
         self._current = state
-        self._one = None if state is None else self._one_key(state)
+        self._keyed = None if state is None else self._one_key(state)
+        self._one = None if state is None else self._keyed.lookup
 
     def _one_key(self, state: Any) -> Any:
         raise NotImplementedError  # pragma: no cover - abstract
 
     def _key_lookup(self, kind: str, state: Any, size: int, arrays: tuple = ()) -> Any:
-        """The bound ``lookup`` of a KeyLookup of ``kind`` for ``state``, hashing keys
-        with the router's algorithm (a bound method: the cheapest call there is)."""
+        """A KeyLookup of ``kind`` for ``state``, hashing keys with the router's
+        algorithm; its bound ``lookup`` (the cheapest call there is) is ``self._one``."""
         algorithm = self._algorithm
         if algorithm is None:
             algo, hash_one = -1, int_key_bits
@@ -258,7 +259,7 @@ class _Router(NodeSet):
             algo = resolve_algorithm(algorithm)[0]
             hash_one = functools.partial(hash_key, algorithm=algorithm)
         empty = str(empty_router_error(self._kind))
-        return _routers.KeyLookup(kind, algo, hash_one, tuple(state.names), empty, size, arrays).lookup
+        return _routers.KeyLookup(kind, algo, hash_one, tuple(state.names), empty, size, arrays)
 
     def lookup(self, key: Any) -> Any:
         """The node of one key.
@@ -300,6 +301,10 @@ class _Router(NodeSet):
         """Hash every key once, then ``kernel(state, hashes, out)`` fills the int32 node
         indices (of the state read once, so a concurrent change is never half seen),
         in up to ``threads`` slices in parallel."""
+        if type(keys) is list and len(keys) <= SMALL_BATCH and type(threads) is int and threads == 1:
+            out = self._keyed.many(keys)  # a key at a time: no batch set-up
+            if out is not None:
+                return out
         threads = check_threads(threads)
         state = self._state
         hashes = _hashes(keys, self._algorithm, threads)
@@ -632,6 +637,10 @@ class JumpRouter(_Router):
     def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array
         (``threads`` parallel parts for a large batch, same answer)."""
+        if type(keys) is list and len(keys) <= SMALL_BATCH and type(threads) is int and threads == 1:
+            out = self._keyed.many(keys)  # a key at a time: no batch set-up
+            if out is not None:
+                return out
         threads = check_threads(threads)
         names = self._state.names
         if self._algorithm is None:

@@ -127,3 +127,29 @@ def test_key_lookups_refuse_bad_state(compiled):
         except ValueError as exc:
             outcomes.add(str(exc))
     assert "the replacement table loops: it is not a MementoHash state" in outcomes
+
+
+@pytest.mark.parametrize("n", [0, 1, 10, 64, 65])
+def test_short_lists_route_as_the_batch_path_does(twin, n):
+    from fastring import HashRing
+
+    keys = [f"user:{i}" if i % 3 else i * 7919 for i in range(n)]
+    every = routers() + [HashRing(NODES), HashRing(NODES, compat="ketama"), HashRing(NODES, compat="uhashring")]
+    for router in every:
+        expected = router.lookup_many(np.array(keys, dtype=object)) if n else np.empty(0, dtype=np.int32)
+        got = router.lookup_many(keys)
+        assert got.dtype == np.int32 and got.tolist() == expected.tolist(), repr(router)
+
+
+def test_short_lists_with_a_bad_key_name_its_position(twin):
+    from fastring import HashRing
+
+    for router in routers() + [HashRing(NODES)]:
+        with pytest.raises(TypeError, match="position 2"):
+            router.lookup_many(["a", "b", 1.5, "d"])
+        with pytest.raises(ValueError, match="position 1"):
+            router.lookup_many(["a", "\ud800"])
+    for empty in (HashRing([]), Maglev([]), JumpRouter([])):
+        with pytest.raises(LookupError):
+            empty.lookup_many(["a"])
+        assert empty.lookup_many([]).tolist() == []
