@@ -6,6 +6,7 @@ from ._implementation import IMPLEMENTATION
 
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._select_py import (
+        AliasTable,
         SWRR_ROW_NAMES,
         alias_build,
         alias_pick,
@@ -16,6 +17,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     )
 else:
     from ._select_c import (  # type: ignore[no-redef]
+        AliasTable,
         SWRR_ROW_NAMES,
         alias_build,
         alias_pick,
@@ -25,4 +27,4 @@ else:
         swrr_next_many,
     )
 
-__all__ = ["SWRR_ROW_NAMES", "alias_build", "alias_pick", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]
+__all__ = ["AliasTable", "SWRR_ROW_NAMES", "alias_build", "alias_pick", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]

@@ -16,9 +16,13 @@ unsigned 64-bit integer arithmetic, which wraps the same way in C and in NumPy.
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
+from cpython.pycapsule cimport PyCapsule_GetPointer
+from numpy.random cimport bitgen_t
+
 from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
 
 __all__ = [
+    "AliasTable",
     "SWRR_ROW_NAMES",
     "alias_build",
     "alias_pick",
@@ -194,6 +198,37 @@ def alias_sample(const uint64_t[::1] threshold, const int64_t[::1] alias, uint64
             # All arithmetic is modulo 2**64 (unsigned overflow is defined in C).
             state += FR_SPLITMIX_GAMMA  # SplitMix64: the generator of java.util.SplittableRandom
             out[i] = _alias_draw(&threshold[0], &alias[0], m, mix64(state))
+
+
+cdef uint64_t _next_word(object gen) except? 0:
+    """``int(gen.integers(0, 2**64, dtype=np.uint64))`` (what the pure twin draws: the
+    bit generator's next_uint64 as it is), through the bit generator's C interface
+    and under its lock, as NumPy's own Cython code draws."""
+    cdef uint64_t word
+    bit_generator = gen.bit_generator
+    cdef bitgen_t* source = <bitgen_t*>PyCapsule_GetPointer(bit_generator.capsule, "BitGenerator")
+    with bit_generator.lock:
+        word = source.next_uint64(source.state)
+    return word
+
+
+cdef class AliasTable:
+    """A WeightedSampler's table for one draw at a time: ``pick(gen)`` equals
+    ``alias_sample(threshold, alias, word, out)`` for one output, with ``word``
+    drawn from the Generator ``gen``."""
+
+    cdef const uint64_t[::1] threshold
+    cdef const int64_t[::1] alias
+    cdef uint64_t m
+
+    def __init__(self, const uint64_t[::1] threshold, const int64_t[::1] alias):
+        self.m = <uint64_t>_check_table(threshold, alias)
+        self.threshold = threshold
+        self.alias = alias
+
+    def pick(self, gen):
+        cdef uint64_t seed = _next_word(gen)
+        return _alias_draw(&self.threshold[0], &self.alias[0], self.m, mix64(seed + FR_SPLITMIX_GAMMA))
 
 
 def alias_pick(const uint64_t[::1] threshold, const int64_t[::1] alias, uint64_t word):

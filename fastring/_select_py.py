@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from ._hashfuncs_py import SPLITMIX_GAMMA, mix64_array
+from ._hashfuncs_py import mix64 as _mix64
 
 __all__ = [
+    "AliasTable",
     "SWRR_ROW_NAMES",
     "alias_build",
     "alias_pick",
@@ -120,6 +122,22 @@ def alias_pick(threshold, alias, word: int) -> int:
     x = (word & _ALWAYS) * n
     col = x >> 64
     return col if (x & _ALWAYS) < int(threshold[col]) else int(alias[col])
+
+
+class AliasTable:
+    """A WeightedSampler's table for one draw at a time (the compiled twin's
+    AliasTable): ``pick(gen)`` equals ``alias_sample`` for one output, with the word
+    drawn from the Generator ``gen``."""
+
+    __slots__ = ("threshold", "alias")
+
+    def __init__(self, threshold, alias):
+        _check_table(threshold, alias)
+        self.threshold, self.alias = threshold, alias
+
+    def pick(self, gen) -> int:
+        seed = int(gen.integers(0, 2**64, dtype=np.uint64))  # what _params.draw_word draws
+        return alias_pick(self.threshold, self.alias, _mix64((seed + SPLITMIX_GAMMA) & _ALWAYS))
 
 
 def _swrr_step(weight, current, effective, fails, checked, down, now, max_fails, fail_timeout):

@@ -104,7 +104,7 @@ class WeightedSampler:
     True
     """
 
-    __slots__ = ("_alias", "_names", "_n_positive", "_threshold", "_weights", "__weakref__")
+    __slots__ = ("_alias", "_names", "_n_positive", "_table", "_threshold", "_weights", "__weakref__")
 
     def __init__(self, weights: Mapping[Hashable, float] | Iterable[float]) -> None:
         names, values = parse_weights(weights)
@@ -128,6 +128,7 @@ class WeightedSampler:
         self._weights = w
         self._threshold = threshold
         self._alias = alias
+        self._table = _select.AliasTable(threshold, alias)  # pick: one compiled call
         self._n_positive = n_positive
 
     @property
@@ -209,8 +210,8 @@ class WeightedSampler:
         return [names[i] for i in self.sample(size, rng=rng, replace=replace).tolist()]
 
     def pick(self, rng: Any = None) -> int:
-        """One index: the same as ``sample(1, rng=rng)[0]``."""
-        return int(self.sample(1, rng=rng)[0])
+        """One index: the same as ``sample(1, rng=rng)[0]`` (one word from ``rng``)."""
+        return self._table.pick(resolve_rng(rng))
 
     def pick_name(self, rng: Any = None) -> Hashable:
         """One name: ``names[pick(rng)]``."""

@@ -323,3 +323,27 @@ def test_kernels_refuse_bad_shapes(select_modules):
             module.alias_pick(np.empty(2, np.uint64), np.empty(3, np.int64), 0)
         with pytest.raises(ValueError, match="between 1"):
             module.alias_pick(np.empty(0, np.uint64), np.empty(0, np.int64), 0)
+
+
+@pytest.mark.parametrize("bits", ["PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937"])
+def test_pick_is_sample_of_one_and_draws_one_word(twin, bits):
+    make = getattr(np.random, bits)
+    sampler = WeightedSampler({f"n{i}": i + 1 for i in range(10)} | {"zero": 0})
+    a, b = np.random.Generator(make(11)), np.random.Generator(make(11))
+    picks = [sampler.pick(a) for _ in range(300)]
+    assert picks == [int(sampler.sample(1, rng=b)[0]) for _ in range(300)]
+    assert a.integers(0, 2**64, dtype=np.uint64) == b.integers(0, 2**64, dtype=np.uint64)  # same stream left
+    assert sampler.names.index("zero") not in picks
+    assert all(type(p) is int for p in picks)
+
+
+def test_pick_twins_agree(compiled):
+    compiled_select, pure_select = compiled["select"]
+    threshold = np.array([2**63, 2**64 - 1, 5], dtype=np.uint64)
+    alias = np.array([1, 1, 0], dtype=np.int64)
+    tables = [module.AliasTable(threshold, alias) for module in (compiled_select, pure_select)]
+    gens = [np.random.default_rng(7), np.random.default_rng(7)]
+    assert [tables[0].pick(gens[0]) for _ in range(500)] == [tables[1].pick(gens[1]) for _ in range(500)]
+    for module in (compiled_select, pure_select):
+        with pytest.raises(ValueError):
+            module.AliasTable(threshold, alias[:2])
