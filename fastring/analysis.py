@@ -125,9 +125,10 @@ def ideal_moved_fraction(before: dict[Any, float], after: dict[Any, float]) -> f
 def router_memory(router: Any) -> int:
     """Approximate bytes held by a router: its arrays plus its Python objects.
 
-    Walks the router's attributes (``__dict__`` and ``__slots__``), containers and
-    NumPy arrays (counted by ``nbytes``), each object once. An estimate for
-    comparing routers, not an exact accounting of the allocator.
+    Walks the router's attributes (``__dict__`` and ``__slots__``, and the ``arrays``
+    a compiled index exposes for the buffers it reads), containers and NumPy arrays
+    (counted by ``nbytes``), each object once. An estimate for comparing routers,
+    not an exact accounting of the allocator.
     """
     seen: set[int] = set()
     total = 0
@@ -157,4 +158,7 @@ def router_memory(router: Any) -> int:
                 for slot in (slots,) if isinstance(slots, str) else slots:
                     if slot not in ("__dict__", "__weakref__") and hasattr(obj, slot):
                         stack.append(getattr(obj, slot))
+            held = getattr(obj, "arrays", None)  # a compiled index's buffers
+            if isinstance(held, tuple):
+                stack.extend(held)
     return total

@@ -74,3 +74,14 @@ def test_router_memory_counts_arrays():
 
     small, big = router_memory(Router(10)), router_memory(Router(100_000))
     assert big - small == pytest.approx(8 * (100_000 - 10), rel=0.01)
+
+
+def test_router_memory_counts_the_compiled_index_arrays(twin):
+    from fastring import HashRing
+    from fastring.analysis import router_memory
+
+    ring = HashRing([f"n{i}" for i in range(300)])
+    index = ring._state.index
+    held = getattr(index, "arrays", None) or tuple(v for v in vars(index).values() if isinstance(v, np.ndarray))
+    arrays = sum(a.nbytes for a in held if isinstance(a, np.ndarray))
+    assert arrays > 0 and router_memory(ring) >= arrays
