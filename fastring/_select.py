@@ -8,6 +8,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._select_py import (
         AliasTable,
         SWRR_ROW_NAMES,
+        SwrrTable,
         alias_build,
         alias_pick,
         alias_sample,
@@ -19,6 +20,7 @@ else:
     from ._select_c import (  # type: ignore[no-redef]
         AliasTable,
         SWRR_ROW_NAMES,
+        SwrrTable,
         alias_build,
         alias_pick,
         alias_sample,
@@ -27,4 +29,4 @@ else:
         swrr_next_many,
     )
 
-__all__ = ["AliasTable", "SWRR_ROW_NAMES", "alias_build", "alias_pick", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]
+__all__ = ["AliasTable", "SWRR_ROW_NAMES", "SwrrTable", "alias_build", "alias_pick", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]

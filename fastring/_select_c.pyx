@@ -23,6 +23,7 @@ from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
 
 __all__ = [
     "AliasTable",
+    "SwrrTable",
     "SWRR_ROW_NAMES",
     "alias_build",
     "alias_pick",
@@ -273,6 +274,21 @@ def swrr_next(int64_t[:, ::1] state, int64_t now, int64_t max_fails, int64_t fai
     _check_state(state)
     # A single O(n) step: releasing the GIL would cost more than it frees.
     return _swrr_step(state, state.shape[1], now, max_fails, fail_timeout)
+
+
+cdef class SwrrTable:
+    """A smooth weighted round robin state held for one choice at a time: ``next(now,
+    max_fails, fail_timeout)`` is ``swrr_next(state, ...)`` without re-reading the
+    array's buffer on every call. The state array is shared, not copied."""
+
+    cdef int64_t[:, ::1] state
+
+    def __init__(self, int64_t[:, ::1] state):
+        _check_state(state)
+        self.state = state
+
+    def next(self, int64_t now, int64_t max_fails, int64_t fail_timeout):
+        return _swrr_step(self.state, self.state.shape[1], now, max_fails, fail_timeout)
 
 
 def swrr_next_many(int64_t[:, ::1] state, int64_t now, int64_t max_fails, int64_t fail_timeout,

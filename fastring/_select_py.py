@@ -15,6 +15,7 @@ from ._hashfuncs_py import mix64 as _mix64
 
 __all__ = [
     "AliasTable",
+    "SwrrTable",
     "SWRR_ROW_NAMES",
     "alias_build",
     "alias_pick",
@@ -183,6 +184,19 @@ def swrr_next(state: np.ndarray, now: int, max_fails: int, fail_timeout: int) ->
     best = _swrr_step(weight, current, effective, fails, checked, down, now, max_fails, fail_timeout)
     _store(state, current, effective, checked)
     return best
+
+
+class SwrrTable:
+    """A smooth weighted round robin state for one choice at a time (the compiled
+    twin's SwrrTable): ``next(...)`` is ``swrr_next(state, ...)``."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state):
+        self.state = _check_state(state)
+
+    def next(self, now: int, max_fails: int, fail_timeout: int) -> int:
+        return swrr_next(self.state, now, max_fails, fail_timeout)
 
 
 def swrr_next_many(state: np.ndarray, now: int, max_fails: int, fail_timeout: int, out: np.ndarray) -> int:

@@ -287,3 +287,18 @@ def test_threads(twin):
     for t in threads:
         t.join()
     assert sum(counts).tolist() == [4000, 800, 800]
+
+
+def test_swrr_table_equals_swrr_next_in_both_twins(compiled):
+    from fastring.select import _initial_state
+
+    compiled_select, pure_select = compiled["select"]
+    weights = [5, 1, 1, 3]
+    for module in (compiled_select, pure_select):
+        by_table, by_call = _initial_state(weights), _initial_state(weights)
+        table = module.SwrrTable(by_table)
+        picks = [table.next(i, 1, 10) for i in range(50)]
+        assert picks == [module.swrr_next(by_call, i, 1, 10) for i in range(50)]
+        assert (by_table == by_call).all()  # the table updates the shared array in place
+        with pytest.raises(ValueError):
+            module.SwrrTable(np.zeros((2, 3), dtype=np.int64))
