@@ -187,7 +187,9 @@ class Lease:
         return self.node
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        self.release(failed=exc_type is not None and issubclass(exc_type, Exception))
+        if not self._done:  # release(), inlined: this runs once per request
+            self._done = True
+            self._balancer._release(self.index, self.start, exc_type is not None and issubclass(exc_type, Exception))
         return False
 
     def release(self, *, failed: bool = False) -> None:
@@ -239,6 +241,9 @@ class Balancer:
         self._health = _PassiveHealth(*check_health_params(max_fails, fail_timeout))
         self._clock = check_clock(clock)
         self._lock = threading.Lock()
+        # The per-request hooks, called only by the classes that override them.
+        self._prepares = type(self)._prepare is not Balancer._prepare
+        self._observes = type(self)._observe is not Balancer._observe
         self._names: tuple = ()
         self._index: dict = {}
         self._weight = np.empty(0, dtype=np.float64)
@@ -362,7 +367,8 @@ class Balancer:
         """
         now = self._clock()
         with self._lock:
-            self._prepare()
+            if self._prepares:
+                self._prepare()
             if now >= self._health.next_expiry:
                 self._expire(now)
             if not self._n_up:
@@ -383,7 +389,8 @@ class Balancer:
         with self._lock:
             self._active_mv[i] -= 1
             self._total -= 1
-            self._observe(i, now - start, now)
+            if self._observes:
+                self._observe(i, now - start, now)
             if failed:
                 if self._health.failure(i, now):
                     self._sync(i)
@@ -464,7 +471,12 @@ class RoundRobin(Balancer):
                 rotation.mark_down(name)
 
     def _choose(self, key: Any, now: float) -> int:
-        return self._rotation.next_index()
+        # Under the balancer's lock, which every use of the rotation holds, and with the
+        # rotation's own failure handling off (max_fails=0): no second lock, no clock.
+        best = self._rotation._next_index_unlocked()
+        if best < 0:  # pragma: no cover - acquire checks that a node is up first
+            raise NoAvailableNode(f"all {len(self._names)} nodes are down")
+        return best
 
 
 class RandomChoice(Balancer):

@@ -355,6 +355,11 @@ class SmoothWeightedRoundRobin:
             raise NoAvailableNode(f"all {len(self._names)} nodes are down")
         return best
 
+    def _next_index_unlocked(self) -> int:
+        """next_index without failure handling or the lock, for an owner that makes
+        every call under its own lock (RoundRobin); -1 if every peer is down."""
+        return self._table.next(0, 0, 0)
+
     def next(self) -> Hashable:
         """The next peer's name.
 
