@@ -307,13 +307,17 @@ class _Router(NodeSet):
                 return out
         threads = check_threads(threads)
         state = self._state
-        hashes = _hashes(keys, self._algorithm, threads)
+        hashes = self._batch_hashes(keys, threads)
         out = np.empty(len(hashes), dtype=np.int32)
         if len(hashes):
             if not state.names:
                 raise empty_router_error(self._kind)
             run_sliced(len(hashes), threads, lambda a, b: kernel(state, hashes[a:b], out[a:b]))
         return out
+
+    def _batch_hashes(self, keys: Any, threads: int) -> np.ndarray:
+        """The uint64 hash of every key, as the batch kernels take them."""
+        return _hashes(keys, self._algorithm, threads)
 
     def _index(self, name: Any) -> int:
         try:
@@ -332,6 +336,10 @@ def _memento_many(state: Any, hashes: np.ndarray, out: np.ndarray) -> None:
         _routers.jump_many(hashes, state.size, out)
     else:
         _routers.memento_many(hashes, state.size, state.replacer, state.index, out)
+
+
+def _jump_many(state: Any, hashes: np.ndarray, out: np.ndarray) -> None:
+    _routers.jump_many(hashes, len(state.names), out)
 
 
 def _rendezvous_many(state: Any, hashes: np.ndarray, out: np.ndarray) -> None:
@@ -435,16 +443,6 @@ class MementoRouter(_Router):
     def removed_buckets(self) -> tuple[int, ...]:
         """Removed buckets still remembered, oldest first (:meth:`add` reuses the last)."""
         return tuple(bucket for bucket, _, _ in self._state.removed)
-
-    def lookup(self, key: Any) -> Any:
-        """The node of one key.
-
-        Raises
-        ------
-        LookupError
-            The router has no nodes.
-        """
-        return self._one(key)
 
     def _one_key(self, state: Any) -> Any:
         if not state.removed:  # buckets 0..size-1 all work and bucket b is node b: plain jump
@@ -621,38 +619,18 @@ class JumpRouter(_Router):
     def __repr__(self) -> str:
         return f"JumpRouter({len(self._state.names)} nodes, algorithm={self._algorithm!r})"
 
-    def lookup(self, key: Any) -> Any:
-        """The node of one key.
-
-        Raises
-        ------
-        LookupError
-            The router has no nodes.
-        """
-        return self._one(key)
-
     def _one_key(self, state: Any) -> Any:
         return self._key_lookup("jump", state, len(state.names))
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
         """The node index (into :attr:`nodes`) of every key: an int32 array
         (``threads`` parallel parts for a large batch, same answer)."""
-        if type(keys) is list and len(keys) <= SMALL_BATCH and type(threads) is int and threads == 1:
-            out = self._keyed.many(keys)  # a key at a time: no batch set-up
-            if out is not None:
-                return out
-        threads = check_threads(threads)
-        names = self._state.names
-        if self._algorithm is None:
-            hashes = integer_keys(keys)
-        else:
-            hashes = _hashes(keys, self._algorithm, threads)
-        out = np.empty(len(hashes), dtype=np.int32)
-        if len(hashes):
-            if not names:
-                raise empty_router_error(self._kind)
-            run_sliced(len(hashes), threads, lambda a, b: _routers.jump_many(hashes[a:b], len(names), out[a:b]))
-        return out
+        return self._lookup_many(keys, _jump_many, threads)
+
+    def _batch_hashes(self, keys: Any, threads: int) -> np.ndarray:
+        if self._algorithm is None:  # integer keys as they are
+            return integer_keys(keys)
+        return super()._batch_hashes(keys, threads)
 
     def add(self, name: Any) -> None:
         """Add node ``name`` as the new last bucket: it takes ``1/len(nodes)`` of the
