@@ -868,24 +868,23 @@ cdef int64_t _one_bucket(object key, object num_buckets, object algorithm, bint 
 
 
 def jump_hash(keys, num_buckets, *, algorithm="xxh64"):
-    cdef int64_t bucket
-    if _twin is not None:
-        return _twin.jump_hash(keys, num_buckets, algorithm=algorithm)
-    bucket = _one_bucket(keys, num_buckets, algorithm, False)
-    if bucket >= 0:
-        return bucket
-    from fastring.routers import _jump_hash
-
-    return _jump_hash(keys, num_buckets, algorithm=algorithm)
+    return _bucket_of(keys, num_buckets, algorithm, False)
 
 
 def jumpback_hash(keys, num_buckets, *, algorithm="xxh64"):
+    return _bucket_of(keys, num_buckets, algorithm, True)
+
+
+cdef object _bucket_of(object keys, object num_buckets, object algorithm, bint back):
+    """jump_hash (``back`` False) or jumpback_hash: one key here, the rest in Python."""
     cdef int64_t bucket
     if _twin is not None:
-        return _twin.jumpback_hash(keys, num_buckets, algorithm=algorithm)
-    bucket = _one_bucket(keys, num_buckets, algorithm, True)
+        fn = _twin.jumpback_hash if back else _twin.jump_hash
+        return fn(keys, num_buckets, algorithm=algorithm)
+    bucket = _one_bucket(keys, num_buckets, algorithm, back)
     if bucket >= 0:
         return bucket
-    from fastring.routers import _jumpback_hash
+    from fastring import routers
 
-    return _jumpback_hash(keys, num_buckets, algorithm=algorithm)
+    fn = routers._jumpback_hash if back else routers._jump_hash
+    return fn(keys, num_buckets, algorithm=algorithm)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .pipeline import _check_template, _remove, _targets, _temporary, _write
+from .pipeline import _check_template, _remove, _targets, _temporary, _write, frozen_router, is_router
 
 __all__ = ["assign", "shard", "write_split"]
 
@@ -47,7 +47,7 @@ def _check(ddf: Any, router: Any, on: Any, *, taken: tuple = ()) -> tuple[Any, t
     dask = _dask()
     if not isinstance(ddf, dask.dataframe.DataFrame):
         raise TypeError(f"expected a dask.dataframe.DataFrame, got {type(ddf).__name__}")
-    if not (hasattr(router, "lookup_many") and hasattr(router, "nodes")):
+    if not is_router(router):
         raise TypeError(f"router must be a router (with nodes and lookup_many), got {type(router).__name__}")
     if on is None or on not in ddf.columns:
         shown = ", ".join(repr(c) for c in list(ddf.columns)[:10])
@@ -55,11 +55,7 @@ def _check(ddf: Any, router: Any, on: Any, *, taken: tuple = ()) -> tuple[Any, t
     for column in taken:
         if column in ddf.columns:
             raise ValueError(f"the DataFrame already has a column {column!r}; choose another name")
-    frozen = router.copy() if hasattr(router, "copy") else router  # later changes do not reach the graph
-    names = tuple(frozen.nodes)
-    if not names:
-        raise ValueError("the router has no nodes: add a node before routing")
-    return frozen, names
+    return frozen_router(router)  # later changes do not reach the graph
 
 
 def _node_index(df: Any, router: Any, on: Any, partition: int | None) -> np.ndarray:

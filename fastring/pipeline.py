@@ -51,15 +51,26 @@ def _keys_of(data: Any, on: Any, caller: str) -> tuple[str | None, Any]:
     return kind, _column(data, kind, on)
 
 
+def is_router(router: Any) -> bool:
+    return hasattr(router, "lookup_many") and hasattr(router, "nodes")
+
+
+def frozen_router(router: Any) -> tuple[Any, tuple]:
+    """(a copy of ``router``, its node names): later changes to the router reach neither
+    the indices routed with the copy nor the names they point into."""
+    frozen = router.copy() if hasattr(router, "copy") else router
+    names = tuple(frozen.nodes)
+    if not names:
+        raise ValueError("the router has no nodes: add a node before routing")
+    return frozen, names
+
+
 def _node_indices(keys: Any, router: Any, nodes: Any) -> tuple[np.ndarray, tuple]:
     """(int32 node index per row, node names) from a router or precomputed indices."""
-    if hasattr(router, "lookup_many") and hasattr(router, "nodes"):
+    if is_router(router):
         if nodes is not None:
             raise TypeError("nodes= goes with precomputed indices, not with a router")
-        frozen = router.copy() if hasattr(router, "copy") else router  # indices and names agree
-        names = tuple(frozen.nodes)
-        if not names:
-            raise ValueError("the router has no nodes: add a node before splitting")
+        frozen, names = frozen_router(router)
         return np.ascontiguousarray(frozen.lookup_many(keys), dtype=np.int32), names
     if nodes is None:
         raise TypeError(
@@ -224,11 +235,9 @@ def node_names(data: Any, router: Any, *, on: Any = None, nodes: Any = None, to:
     ['a', 'b', 'c']
     """
     kind, keys = _keys_of(data, on, "node_names")
-    if to is None:
-        source = kind or ("pandas" if type(data).__module__.startswith("pandas") else None)
-        source = source or ("arrow" if type(data).__module__.startswith("pyarrow") else None)
-        source = source or ("polars" if type(data).__module__.startswith("polars") else None)
-        to = source or "pandas"
+    if to is None:  # the library of data (its table kind, or its column's module)
+        module = type(data).__module__.split(".")[0]
+        to = kind or {"pyarrow": "arrow", "polars": "polars"}.get(module, "pandas")
     if to not in _NAME_KINDS:
         raise ValueError(f"to must be one of {', '.join(map(repr, _NAME_KINDS))}, got {to!r}")
     index, names = _node_indices(keys, router, nodes)
@@ -284,11 +293,7 @@ def _to_arrow(part: Any) -> Any:
 
 
 def _pyarrow() -> Any:
-    try:
-        import pyarrow
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("write_split needs pyarrow: pip install 'fastring[arrow]'") from None
-    return pyarrow
+    return _optional("pyarrow", "arrow")
 
 
 def _check_template(path: Any, format: Any) -> None:
