@@ -7,6 +7,8 @@ from ._implementation import IMPLEMENTATION
 if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._select_py import (
         AliasTable,
+        BalancerCore,
+        Lease,
         SWRR_ROW_NAMES,
         SwrrTable,
         alias_build,
@@ -19,6 +21,8 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
 else:
     from ._select_c import (  # type: ignore[no-redef]
         AliasTable,
+        BalancerCore,
+        Lease,
         SWRR_ROW_NAMES,
         SwrrTable,
         alias_build,
@@ -29,4 +33,4 @@ else:
         swrr_next_many,
     )
 
-__all__ = ["AliasTable", "SWRR_ROW_NAMES", "SwrrTable", "alias_build", "alias_pick", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]
+__all__ = ["AliasTable", "BalancerCore", "Lease", "SWRR_ROW_NAMES", "SwrrTable", "alias_build", "alias_pick", "alias_sample", "least_loaded", "swrr_next", "swrr_next_many"]

@@ -13,7 +13,9 @@ both twins round identically on every IEEE-754 platform. Everything else is
 unsigned 64-bit integer arithmetic, which wraps the same way in C and in NumPy.
 """
 
+cimport cython
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.set cimport PySet_Contains
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
 from cpython.pycapsule cimport PyCapsule_GetPointer
@@ -21,8 +23,12 @@ from numpy.random cimport bitgen_t
 
 from fastring._hashfuncs cimport FR_SPLITMIX_GAMMA, mix64
 
+import numpy as np
+
 __all__ = [
     "AliasTable",
+    "BalancerCore",
+    "Lease",
     "SwrrTable",
     "SWRR_ROW_NAMES",
     "alias_build",
@@ -331,3 +337,152 @@ def least_loaded(const int64_t[::1] active, const double[::1] weight, const uint
         if best < 0 or <double>active[i] * weight[best] < <double>active[best] * weight[i]:
             best = i
     return best
+
+
+cdef extern from "Python.h":
+    object PyObject_CallNoArgs(object callable)
+
+
+cdef class Lease
+
+
+cdef class BalancerCore:
+    """The per-request half of a balancer (``fastring.balance``): the lock, the clock,
+    the in-flight counts and the leases, so that ``acquire`` and a lease's release make
+    no Python call on the common path.
+
+    The balancer owns the node table and health; it calls back into the balancer only
+    for what changes rarely or is its own: ``_prepare()`` (if ``prepares``),
+    ``_expire(now)`` once ``now >= next_expiry``, ``_no_node()`` (raises) when
+    ``n_up == 0``, ``_refresh()`` when ``stale``, ``_choose(key, now)`` unless a
+    ``rotation`` (a SwrrTable stepped with its failure handling off) makes the choice,
+    ``_observe(i, latency, now)`` (if ``observes``), ``_fail(i, now)`` and
+    ``_succeed(i)`` for a node in the ``probation`` set. ``n_up``, ``stale`` and
+    ``next_expiry`` are the balancer's to write, under its lock.
+    """
+
+    cdef object balancer, lock_acquire, lock_release, clock
+    cdef set probation
+    cdef readonly tuple names
+    cdef int64_t[::1] active
+    cdef public Py_ssize_t n_up
+    cdef public bint stale
+    cdef public double next_expiry
+    cdef readonly Py_ssize_t total
+    cdef public SwrrTable rotation
+    cdef readonly bint prepares, observes
+
+    def __init__(self, balancer, lock, clock, set probation not None, bint prepares, bint observes):
+        self.balancer = balancer
+        self.lock_acquire = lock.acquire
+        self.lock_release = lock.release
+        self.clock = clock
+        self.probation = probation
+        self.prepares = prepares
+        self.observes = observes
+        self.names = ()
+        self.active = np.zeros(0, dtype=np.int64)
+        self.next_expiry = float("inf")
+
+    def set_nodes(self, tuple names not None, int64_t[::1] active not None):
+        """The node names and the in-flight counts (shared, not copied), index-aligned."""
+        if active.shape[0] != len(names):
+            raise ValueError("names and active differ in length")
+        self.names = names
+        self.active = active
+
+    def acquire(self, key=None):
+        """Choose a node, count a request in flight on it, return its Lease."""
+        cdef double now = PyObject_CallNoArgs(self.clock)
+        cdef Py_ssize_t i
+        self.lock_acquire()
+        try:
+            if self.prepares:
+                self.balancer._prepare()
+            if now >= self.next_expiry:
+                self.balancer._expire(now)
+            if self.n_up <= 0:
+                self.balancer._no_node()
+            if self.stale:
+                self.balancer._refresh()
+            if self.rotation is not None:
+                i = _swrr_step(self.rotation.state, self.rotation.state.shape[1], 0, 0, 0)
+            else:
+                i = self.balancer._choose(key, now)
+            if i < 0 or i >= self.active.shape[0]:
+                raise IndexError(f"the balancer chose node {i} of {self.active.shape[0]}")
+            self.active[i] += 1
+            self.total += 1
+        finally:
+            self.lock_release()
+        cdef Lease lease = Lease.__new__(Lease)
+        lease.core = self
+        lease.index = i
+        lease.node = self.names[i]
+        lease.start = now
+        return lease
+
+    def release(self, Py_ssize_t i, double start, bint failed):
+        """End a request on node ``i`` that started at ``start`` (a Lease calls this once)."""
+        self._release(i, start, failed)
+
+    cdef _release(self, Py_ssize_t i, double start, bint failed):
+        cdef double now = PyObject_CallNoArgs(self.clock)
+        self.lock_acquire()
+        try:
+            if i < 0 or i >= self.active.shape[0]:
+                raise IndexError(f"node {i} of {self.active.shape[0]}")
+            self.active[i] -= 1
+            self.total -= 1
+            if self.observes:
+                self.balancer._observe(i, now - start, now)
+            if failed:
+                self.balancer._fail(i, now)
+            elif self.probation and PySet_Contains(self.probation, i):
+                self.balancer._succeed(i)
+        finally:
+            self.lock_release()
+
+
+@cython.auto_pickle(False)
+@cython.final
+cdef class Lease:
+    """One request in flight on :attr:`node`; release it exactly once.
+
+    ``with balancer.acquire() as node:`` releases on exit: an :class:`Exception`
+    inside counts as a failure of the node and propagates; a ``BaseException`` that
+    is not an ``Exception`` (KeyboardInterrupt, task cancellation, ...) releases
+    without blaming the node. Leases come from :meth:`Balancer.acquire`.
+    """
+
+    cdef BalancerCore core
+    cdef bint done
+    cdef readonly Py_ssize_t index
+    cdef readonly object node
+    cdef readonly double start
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("leases come from a balancer's acquire()")
+
+    def __enter__(self):
+        return self.node
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self.done:
+            self.done = True
+            self.core._release(self.index, self.start, exc_type is not None and issubclass(exc_type, Exception))
+        return None
+
+    def release(self, *, bint failed=False):
+        """End the request; ``failed=True`` counts a failure. Later calls do nothing."""
+        if not self.done:
+            self.done = True
+            self.core._release(self.index, self.start, failed)
+
+    @property
+    def released(self):
+        """True once the lease has been released."""
+        return self.done
+
+    def __repr__(self):
+        return f"<Lease {self.node!r} {'released' if self.done else 'in flight'}>"

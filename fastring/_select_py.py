@@ -15,6 +15,8 @@ from ._hashfuncs_py import mix64 as _mix64
 
 __all__ = [
     "AliasTable",
+    "BalancerCore",
+    "Lease",
     "SwrrTable",
     "SWRR_ROW_NAMES",
     "alias_build",
@@ -238,3 +240,132 @@ def least_loaded(active: np.ndarray, weight: np.ndarray, available: np.ndarray, 
         if best < 0 or float(a[i]) * w[best] < float(a[best]) * w[i]:
             best = i
     return best
+
+
+def _seconds(value) -> float:
+    """A clock's reading as a double, as the compiled twin's C conversion does it
+    (``__float__`` or ``__index__``; text is not a number)."""
+    if isinstance(value, (str, bytes, bytearray)):
+        raise TypeError(f"must be real number, not {type(value).__name__}")
+    return float(value)
+
+
+class BalancerCore:
+    """The per-request half of a balancer (the compiled twin's BalancerCore): the lock,
+    the clock, the in-flight counts and the leases; see the compiled twin for the
+    callbacks into the balancer."""
+
+    __slots__ = ("_balancer", "_clock", "_lock", "_probation", "active", "n_up", "names",
+                 "next_expiry", "observes", "prepares", "rotation", "stale", "total")
+
+    def __init__(self, balancer, lock, clock, probation: set, prepares: bool, observes: bool) -> None:
+        if not isinstance(probation, set):
+            raise TypeError("probation must be a set")
+        self._balancer = balancer
+        self._lock = lock
+        self._clock = clock
+        self._probation = probation
+        self.prepares = bool(prepares)
+        self.observes = bool(observes)
+        self.names: tuple = ()
+        self.active = memoryview(np.zeros(0, dtype=np.int64))
+        self.n_up = 0
+        self.stale = False
+        self.next_expiry = float("inf")
+        self.total = 0
+        self.rotation: SwrrTable | None = None
+
+    def set_nodes(self, names: tuple, active: np.ndarray) -> None:
+        """The node names and the in-flight counts (shared, not copied), index-aligned."""
+        if not isinstance(names, tuple):
+            raise TypeError("names must be a tuple")
+        if active.shape[0] != len(names):
+            raise ValueError("names and active differ in length")
+        self.names = names
+        self.active = memoryview(active)
+
+    def acquire(self, key=None) -> Lease:
+        """Choose a node, count a request in flight on it, return its Lease."""
+        now = self._clock()
+        if type(now) is not float:
+            now = _seconds(now)
+        balancer = self._balancer
+        with self._lock:
+            if self.prepares:
+                balancer._prepare()
+            if now >= self.next_expiry:
+                balancer._expire(now)
+            if self.n_up <= 0:
+                balancer._no_node()
+            if self.stale:
+                balancer._refresh()
+            if self.rotation is not None:
+                i = self.rotation.next(0, 0, 0)
+            else:
+                i = int(balancer._choose(key, now))
+            n = len(self.active)
+            if not 0 <= i < n:
+                raise IndexError(f"the balancer chose node {i} of {n}")
+            self.active[i] += 1
+            self.total += 1
+        lease = Lease.__new__(Lease)
+        lease._core, lease.index, lease.node, lease.start, lease._done = self, i, self.names[i], now, False
+        return lease
+
+    def release(self, i: int, start: float, failed: bool) -> None:
+        """End a request on node ``i`` that started at ``start`` (a Lease calls this once)."""
+        now = self._clock()
+        if type(now) is not float:
+            now = _seconds(now)
+        with self._lock:
+            n = len(self.active)
+            if not 0 <= i < n:
+                raise IndexError(f"node {i} of {n}")
+            self.active[i] -= 1
+            self.total -= 1
+            if self.observes:
+                self._balancer._observe(i, now - start, now)
+            if failed:
+                self._balancer._fail(i, now)
+            elif self._probation and i in self._probation:
+                self._balancer._succeed(i)
+
+
+class Lease:
+    """One request in flight on :attr:`node`; release it exactly once.
+
+    ``with balancer.acquire() as node:`` releases on exit: an :class:`Exception`
+    inside counts as a failure of the node and propagates; a ``BaseException`` that
+    is not an ``Exception`` (KeyboardInterrupt, task cancellation, ...) releases
+    without blaming the node. Leases come from :meth:`Balancer.acquire`.
+    """
+
+    __slots__ = ("_core", "_done", "index", "node", "start")
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError("leases come from a balancer's acquire()")
+
+    def __enter__(self):
+        return self.node
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self._done:
+            self._done = True
+            self._core.release(self.index, self.start, exc_type is not None and issubclass(exc_type, Exception))
+
+    def release(self, *, failed: bool = False) -> None:
+        """End the request; ``failed=True`` counts a failure. Later calls do nothing."""
+        if not self._done:
+            self._done = True
+            self._core.release(self.index, self.start, bool(failed))
+
+    @property
+    def released(self) -> bool:
+        """True once the lease has been released."""
+        return self._done
+
+    def __reduce__(self):
+        raise TypeError("a Lease cannot be pickled: it is one request in flight in this process")
+
+    def __repr__(self) -> str:
+        return f"<Lease {self.node!r} {'released' if self._done else 'in flight'}>"

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import _select
+from ._select import Lease
 from ._params import check_clock, check_health_params, check_real, parse_nodes, resolve_rng
 from .select import NoAvailableNode, SmoothWeightedRoundRobin
 
@@ -74,7 +75,7 @@ class _Bits:
 class _NodeHealth:
     """One node's passive-health record (see :class:`_PassiveHealth`)."""
 
-    __slots__ = ("down_until", "fails", "gone", "manual_down", "probation", "window")
+    __slots__ = ("down_until", "fails", "gone", "manual_down", "window")
 
     def __init__(self) -> None:
         self.manual_down = False  # the operator's mark_down
@@ -82,7 +83,6 @@ class _NodeHealth:
         self.down_until: float | None = None  # out for failures until then
         self.fails = 0  # failures counted in the current window
         self.window = 0.0  # when the current window opened
-        self.probation = False  # back after a take-out: one failure takes it out again
 
     @property
     def should_be_up(self) -> bool:
@@ -99,12 +99,15 @@ class _PassiveHealth:
     Not thread-safe on its own: the balancer calls it under its lock.
     """
 
-    __slots__ = ("_heap", "fail_timeout", "max_fails", "next_expiry", "nodes")
+    __slots__ = ("_heap", "fail_timeout", "max_fails", "next_expiry", "nodes", "probation")
 
     def __init__(self, max_fails: int, fail_timeout: float) -> None:
         self.max_fails = max_fails
         self.fail_timeout = fail_timeout
         self.nodes: list[_NodeHealth] = []
+        # Nodes back after a take-out: one failure takes them out again. A set, so that
+        # a release checks "any on probation?" without touching a node record.
+        self.probation: set[int] = set()
         self._heap: list[tuple[float, int]] = []
         self.next_expiry = math.inf
 
@@ -112,17 +115,16 @@ class _PassiveHealth:
         self.nodes += [_NodeHealth() for _ in range(k)]
 
     def success(self, i: int) -> None:
-        node = self.nodes[i]
-        if node.probation:
-            node.probation = False
-            node.fails = 0
+        if i in self.probation:
+            self.probation.discard(i)
+            self.nodes[i].fails = 0
 
     def failure(self, i: int, now: float) -> bool:
         """Count a failure of node ``i``; True if it takes the node out."""
         node = self.nodes[i]
         if not self.max_fails or node.down_until is not None:
             return False
-        if not node.probation:
+        if i not in self.probation:
             if node.fails == 0 or now - node.window > self.fail_timeout:
                 node.window = now
                 node.fails = 0
@@ -132,7 +134,7 @@ class _PassiveHealth:
         until = now + self.fail_timeout
         node.down_until = until
         node.fails = 0
-        node.probation = True
+        self.probation.add(i)
         heap = self._heap
         heapq.heappush(heap, (until, i))
         if len(heap) > 2 * len(self.nodes) + 8:
@@ -150,7 +152,7 @@ class _PassiveHealth:
         node = self.nodes[i]
         node.down_until = None
         node.fails = 0
-        node.probation = False
+        self.probation.discard(i)
 
     def expire(self, now: float) -> list[int]:
         """End the take-outs due by ``now``; the nodes whose down time ended."""
@@ -163,45 +165,6 @@ class _PassiveHealth:
                 ended.append(i)
         self.next_expiry = heap[0][0] if heap else math.inf
         return ended
-
-
-class Lease:
-    """One request in flight on :attr:`node`; release it exactly once.
-
-    ``with balancer.acquire() as node:`` releases on exit: an :class:`Exception`
-    inside counts as a failure of the node and propagates; a ``BaseException`` that
-    is not an ``Exception`` (KeyboardInterrupt, task cancellation, ...) releases
-    without blaming the node.
-    """
-
-    __slots__ = ("_balancer", "_done", "index", "node", "start")
-
-    def __init__(self, balancer: Balancer, index: int, node: Hashable, start: float) -> None:
-        self._balancer = balancer
-        self.index = index
-        self.node = node
-        self.start = start
-        self._done = False
-
-    def __enter__(self) -> Hashable:
-        return self.node
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if not self._done:  # release(), inlined: this runs once per request
-            self._done = True
-            self._balancer._release(self.index, self.start, exc_type is not None and issubclass(exc_type, Exception))
-        return False
-
-    def release(self, *, failed: bool = False) -> None:
-        """End the request; ``failed=True`` counts a failure. Later calls do nothing."""
-        if self._done:
-            return
-        self._done = True
-        self._balancer._release(self.index, self.start, failed)
-
-    def __repr__(self) -> str:
-        state = "released" if self._done else "in flight"
-        return f"<Lease {self.node!r} {state}>"
 
 
 class Balancer:
@@ -241,16 +204,17 @@ class Balancer:
         self._health = _PassiveHealth(*check_health_params(max_fails, fail_timeout))
         self._clock = check_clock(clock)
         self._lock = threading.Lock()
-        # The per-request hooks, called only by the classes that override them.
-        self._prepares = type(self)._prepare is not Balancer._prepare
-        self._observes = type(self)._observe is not Balancer._observe
+        # acquire and a lease's release run in the core (compiled in the compiled twin);
+        # it calls the per-request hooks only of the classes that override them.
+        self._core = _select.BalancerCore(
+            self, self._lock, self._clock, self._health.probation,
+            type(self)._prepare is not Balancer._prepare, type(self)._observe is not Balancer._observe,
+        )
         self._names: tuple = ()
         self._index: dict = {}
         self._weight = np.empty(0, dtype=np.float64)
         self._active = np.empty(0, dtype=np.int64)
         self._up = np.empty(0, dtype=np.uint8)
-        self._n_up = 0
-        self._total = 0
         self._append(names, weights)
 
     # -- node table ---------------------------------------------------------------
@@ -271,29 +235,48 @@ class Balancer:
         self._active_mv = memoryview(self._active)
         self._up_mv = memoryview(self._up)
         self._health.add(k)
-        self._n_up += k
-        self._stale = True
+        self._core.set_nodes(self._names, self._active)
+        self._core.n_up += k
+        self._core.stale = True
 
     def _rebuild(self) -> None:
         """Hook: derive the subclass's choice state from the node table (under the lock)."""
 
     def _refresh(self) -> None:
         """Run :meth:`_rebuild` if the node table or ``_up`` changed since the last one."""
-        if self._stale:
+        if self._core.stale:
             self._rebuild()
-            self._stale = False
+            self._core.stale = False
 
     def _sync(self, i: int) -> None:
         """Make node ``i``'s up flag follow its health record."""
         up = self._health.nodes[i].should_be_up
         if bool(self._up_mv[i]) != up:
             self._up_mv[i] = 1 if up else 0
-            self._n_up += 1 if up else -1
-            self._stale = True
+            self._core.n_up += 1 if up else -1
+            self._core.stale = True
+
+    # -- callbacks of the core (under the lock) -------------------------------------
 
     def _expire(self, now: float) -> None:
+        """End the take-outs due by ``now``."""
         for i in self._health.expire(now):
             self._sync(i)
+        self._core.next_expiry = self._health.next_expiry
+
+    def _fail(self, i: int, now: float) -> None:
+        """Count a failure of node ``i``."""
+        if self._health.failure(i, now):
+            self._sync(i)
+        self._core.next_expiry = self._health.next_expiry
+
+    def _succeed(self, i: int) -> None:
+        """A request to node ``i``, on probation, succeeded."""
+        self._health.success(i)
+
+    def _no_node(self) -> None:
+        current = sum(not h.gone for h in self._health.nodes)
+        raise NoAvailableNode(f"all {current} nodes are down")
 
     # -- public -------------------------------------------------------------------
 
@@ -365,37 +348,10 @@ class Balancer:
         NoAvailableNode
             Every node is down.
         """
-        now = self._clock()
-        with self._lock:
-            if self._prepares:
-                self._prepare()
-            if now >= self._health.next_expiry:
-                self._expire(now)
-            if not self._n_up:
-                current = sum(not h.gone for h in self._health.nodes)
-                raise NoAvailableNode(f"all {current} nodes are down")
-            if self._stale:
-                self._refresh()
-            i = self._choose(key, now)
-            self._active_mv[i] += 1
-            self._total += 1
-        return Lease(self, i, self._names[i], now)
+        return self._core.acquire(key)
 
     def _prepare(self) -> None:
         """Hook run under the lock before a choice (ConsistentBalancer follows its router)."""
-
-    def _release(self, i: int, start: float, failed: bool) -> None:
-        now = self._clock()
-        with self._lock:
-            self._active_mv[i] -= 1
-            self._total -= 1
-            if self._observes:
-                self._observe(i, now - start, now)
-            if failed:
-                if self._health.failure(i, now):
-                    self._sync(i)
-            elif self._health.nodes[i].probation:
-                self._health.success(i)
 
     def _observe(self, i: int, latency: float, now: float) -> None:
         """Hook: a request to node i took ``latency`` seconds (called under the lock)."""
@@ -404,9 +360,7 @@ class Balancer:
         """Count a failure of ``name`` outside a lease (e.g. a bad response)."""
         now = self._clock()
         with self._lock:
-            i = self._i(name)
-            if self._health.failure(i, now):
-                self._sync(i)
+            self._fail(self._i(name), now)
 
     def mark_down(self, name: Hashable) -> None:
         """Take ``name`` out until :meth:`mark_up` (requests in flight finish normally)."""
@@ -430,7 +384,7 @@ class Balancer:
         return len(self.nodes)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(nodes={len(self)}, available={self._n_up}, in_flight={self._total})"
+        return f"{type(self).__name__}(nodes={len(self)}, available={self._core.n_up}, in_flight={self._core.total})"
 
 
 class RoundRobin(Balancer):
@@ -461,6 +415,9 @@ class RoundRobin(Balancer):
         # handling off: health is the balancer's, shown to the rotation as "down".
         self._rotation = SmoothWeightedRoundRobin(nodes, max_fails=0)
         super().__init__(self._rotation.weights, **kwargs)
+        # The core steps the rotation's table itself, under the balancer's lock, which
+        # every use of the rotation holds: no second lock, no clock, no Python call.
+        self._core.rotation = self._rotation._unlocked_table
 
     def _rebuild(self) -> None:
         rotation = self._rotation
@@ -470,13 +427,8 @@ class RoundRobin(Balancer):
             else:
                 rotation.mark_down(name)
 
-    def _choose(self, key: Any, now: float) -> int:
-        # Under the balancer's lock, which every use of the rotation holds, and with the
-        # rotation's own failure handling off (max_fails=0): no second lock, no clock.
-        best = self._rotation._next_index_unlocked()
-        if best < 0:  # pragma: no cover - acquire checks that a node is up first
-            raise NoAvailableNode(f"all {len(self._names)} nodes are down")
-        return best
+    def _choose(self, key: Any, now: float) -> int:  # pragma: no cover - the core steps the rotation
+        raise AssertionError("RoundRobin's choices are the rotation's, made in the core")
 
 
 class RandomChoice(Balancer):
@@ -778,7 +730,7 @@ class ConsistentBalancer(Balancer):
                 self._weight_mv[i] = current[name]
             self._sync(i)
         self._seen = nodes
-        self._stale = True  # the weights may have changed
+        self._core.stale = True  # the weights may have changed
 
     def _rebuild(self) -> None:
         self._up_weight = math.fsum(self._weight[self._up.astype(bool)].tolist())
@@ -800,7 +752,7 @@ class ConsistentBalancer(Balancer):
                 if self._router.nodes == seen:
                     raise
                 self._prepare()
-                if not self._n_up:
+                if not self._core.n_up:
                     raise NoAvailableNode("every node of the router is down or gone") from None
                 self._refresh()
         # The router keeps changing: the least loaded available node is never wrong.
@@ -810,7 +762,7 @@ class ConsistentBalancer(Balancer):
         up, active, weight, index = self._up_mv, self._active_mv, self._weight_mv, self._index
         lf = self._load_factor
         # Node i has room while active[i] < ceil(slots * w_i).
-        slots = 0.0 if lf is None else lf * (self._total + 1) / self._up_weight
+        slots = 0.0 if lf is None else lf * (self._core.total + 1) / self._up_weight
         i = index[self._router.lookup(key)]
         if up[i] and (lf is None or active[i] < math.ceil(slots * weight[i])):
             return i

@@ -355,10 +355,13 @@ class SmoothWeightedRoundRobin:
             raise NoAvailableNode(f"all {len(self._names)} nodes are down")
         return best
 
-    def _next_index_unlocked(self) -> int:
-        """next_index without failure handling or the lock, for an owner that makes
-        every call under its own lock (RoundRobin); -1 if every peer is down."""
-        return self._table.next(0, 0, 0)
+    @property
+    def _unlocked_table(self) -> Any:
+        """The SwrrTable, for an owner that steps it under its own lock with failure
+        handling off (``max_fails=0``): RoundRobin's balancer core."""
+        if self._max_fails:
+            raise ValueError("the table is stepped without failure handling: build with max_fails=0")
+        return self._table
 
     def next(self) -> Hashable:
         """The next peer's name.

@@ -3,6 +3,7 @@
 import hashlib
 import math
 import os
+import pickle
 import threading
 
 import numpy as np
@@ -20,9 +21,8 @@ from fastring import (
     RoundRobin,
     SmoothWeightedRoundRobin,
 )
-from fastring._implementation import use_twin
-from fastring.balance import Lease
-
+from fastring._implementation import twin_module, use_twin
+from fastring.balance import Balancer
 
 
 try:
@@ -81,6 +81,72 @@ def use(lb, key="k"):
 
 
 @pytest.mark.parametrize("make", ALL, ids=IDS)
+def test_lease_is_made_by_acquire_only(twin, make):
+    lb = make(["a", "b"])
+    lease = lb.acquire("k")
+    with pytest.raises(TypeError, match="acquire"):
+        type(lease)(lb, 0, "a", 0.0)
+    with pytest.raises(TypeError):
+        pickle.dumps(lease)
+    assert not lease.released and lease.index in (0, 1) and lease.node == lb.nodes[lease.index]
+    assert lease.__exit__(None, None, None) is None  # typed -> None: never swallows
+    assert lease.released and lb.in_flight == {"a": 0, "b": 0}
+
+
+class _Wild(Balancer):
+    """A balancer whose choice is out of range: a bug the core must not write through."""
+
+    def __init__(self, nodes, choice):
+        super().__init__(nodes)
+        self.choice = choice
+
+    def _choose(self, key, now):
+        return self.choice
+
+
+@pytest.mark.parametrize("choice", [-1, 2, 10**6])
+def test_core_refuses_an_out_of_range_choice(twin, choice):
+    lb = _Wild(["a", "b"], choice)
+    with pytest.raises(IndexError, match=f"node {choice} of 2"):
+        lb.acquire()
+    assert lb.in_flight == {"a": 0, "b": 0} and lb._core.total == 0
+    lb.choice = 1
+    with lb.acquire() as node:  # the lock was released by the failed acquire
+        assert node == "b"
+
+
+def test_core_checks_its_state(twin):
+    core_type = twin_module("select", twin).BalancerCore
+    lb = RoundRobin(["a", "b"])
+    with pytest.raises(ValueError, match="differ in length"):
+        lb._core.set_nodes(("a",), np.zeros(2, dtype=np.int64))
+    with pytest.raises(TypeError):
+        core_type(lb, threading.Lock(), lambda: 0.0, [], False, False)
+
+
+def test_a_clock_that_breaks_fails_acquire_and_release_cleanly(twin):
+    t = [0.0]
+
+    def clock():
+        if t[0] is None:
+            raise OSError("clock gone")
+        return t[0]
+
+    lb = RoundRobin(["a", "b"], clock=clock)
+    lease = lb.acquire()
+    t[0] = None
+    with pytest.raises(OSError, match="clock gone"):
+        lb.acquire()
+    with pytest.raises(OSError, match="clock gone"):
+        lease.release()
+    t[0] = "noon"
+    with pytest.raises(TypeError):
+        lb.acquire()
+    assert lb.in_flight == {"a": 1, "b": 0}  # nothing counted by the failed calls
+    assert not lb._lock.locked()
+
+
+@pytest.mark.parametrize("make", ALL, ids=IDS)
 def test_counts_and_release(twin, make):
     lb = make(["a", "b", "c"])
     leases = [lb.acquire(f"key{i}") for i in range(7)]
@@ -90,7 +156,8 @@ def test_counts_and_release(twin, make):
         lease.release()
         lease.release()  # a second release does nothing
     assert lb.in_flight == {"a": 0, "b": 0, "c": 0}
-    assert isinstance(leases[0], Lease) and "released" in repr(leases[0])
+    assert isinstance(leases[0], twin_module("select", twin).Lease)
+    assert leases[0].released and "released" in repr(leases[0])
     assert lb.nodes == ("a", "b", "c") and len(lb) == 3 and "in_flight=0" in repr(lb)
 
 
@@ -515,7 +582,7 @@ def hammer(lb, per_thread, down, toggled):
     assert bad == []
     assert chosen_down == []
     assert set(lb.in_flight.values()) == {0}
-    assert lb._total == 0
+    assert lb._core.total == 0
 
 
 @pytest.mark.parametrize("make", ALL, ids=IDS)
