@@ -126,8 +126,8 @@ def router_memory(router: Any) -> int:
     """Approximate bytes held by a router: its arrays plus its Python objects.
 
     Walks the router's attributes (``__dict__`` and ``__slots__``, and the ``arrays``
-    a compiled index exposes for the buffers it reads), containers and NumPy arrays
-    (counted by ``nbytes``), each object once. An estimate for comparing routers,
+    and ``compact`` layout a compiled index exposes for the buffers it reads),
+    containers and NumPy arrays (counted by ``nbytes``), each object once. An estimate for comparing routers,
     not an exact accounting of the allocator.
     """
     seen: set[int] = set()
@@ -158,7 +158,7 @@ def router_memory(router: Any) -> int:
                 for slot in (slots,) if isinstance(slots, str) else slots:
                     if slot not in ("__dict__", "__weakref__") and hasattr(obj, slot):
                         stack.append(getattr(obj, slot))
-            held = getattr(obj, "arrays", None)  # a compiled index's buffers
-            if isinstance(held, tuple):
-                stack.extend(held)
+            for held in (getattr(obj, "arrays", None), getattr(obj, "compact", None)):
+                if isinstance(held, tuple):  # a compiled index's buffers
+                    stack.extend(held)
     return total

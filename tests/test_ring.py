@@ -425,6 +425,43 @@ def index_on(twin, *args):
         return _make_index(*args)
 
 
+@pytest.mark.parametrize("compat", [None, "ketama"])
+def test_big_rings_search_the_compact_layout_with_the_same_answers(compiled, compat):
+    from fastring._ring_c import RingIndex
+    from fastring.analysis import router_memory
+
+    with use_twin("cython"):
+        ring = HashRing([f"n{i}" for i in range(1000)], **({"compat": compat} if compat else {}))
+        index = ring._state.index
+        assert index.compact is not None  # 160,000 points: the compact layout pays
+        pos, lo, owner, table = index.arrays
+        plain = RingIndex(index.names, pos, np.empty(0, dtype=np.uint64), owner, table, index.shift,
+                          index.depth, index.mode, index.algo, index.seed, index.size, compact=False)
+        assert plain.compact is None
+        rng = np.random.default_rng(5)
+        top = 2**64 if compat is None else 2**32
+        live = pos[: index.size]
+        hashes = np.concatenate([rng.integers(0, top, 50_000, dtype=np.uint64), live, live - np.uint64(1),
+                                 live + np.uint64(1), np.array([0, top - 1], dtype=np.uint64)])
+        if compat is not None:
+            hashes = hashes.astype(np.uint32)
+        for method in ("owners", "entries"):
+            got, want = (np.empty(len(hashes), dtype=np.int32) for _ in range(2))
+            getattr(index, method)(hashes, got)
+            getattr(plain, method)(hashes, want)
+            np.testing.assert_array_equal(got, want)
+        if compat is None:
+            values = rng.integers(0, 2**64, 50_000, dtype=np.uint64)
+            got, want = (np.empty(len(values), dtype=np.int32) for _ in range(2))
+            index.owners_u64(values, got)
+            plain.owners_u64(values, want)
+            np.testing.assert_array_equal(got, want)
+        keys = [f"user:{i}" for i in range(2000)]
+        assert [ring.nodes[i] for i in ring.lookup_many(keys)] == [ring.lookup(k) for k in keys]
+        compact_bytes = sum(a.nbytes for a in index.compact)
+        assert router_memory(ring) >= compact_bytes + sum(a.nbytes for a in index.arrays if a is not None)
+
+
 def test_ring_index_checks_its_arrays(compiled):
     config = _Config(0, None, 1, "xxh64", 0, 64)
     pos = np.array([5, 9], dtype=np.uint64)
@@ -582,6 +619,16 @@ def _index_pair(compiled, pos, lo, owner, nnodes, mode, algo, keybits):
     return tuple(index_on(twin, names, pos, lo, owner, config) for twin in ("cython", "python"))
 
 
+def compact_twin(index):
+    """The compiled index rebuilt with the compact layout (for big rings) at any size."""
+    from fastring._ring_c import RingIndex
+
+    pos, lo, owner, table = index.arrays
+    lo = np.empty(0, dtype=np.uint64) if lo is None else lo
+    args = (index.names, pos, lo, owner, table, index.shift, index.depth, index.mode, index.algo, index.seed, index.size)
+    return RingIndex(*args, compact=True)
+
+
 @st.composite
 def rings(draw):
     wide = draw(st.booleans())
@@ -589,6 +636,10 @@ def rings(draw):
     top = 2**keybits - 1
     edge = st.sampled_from([0, 1, top - 1, top])
     values = draw(st.lists(st.one_of(st.integers(0, top), edge), min_size=1, max_size=60, unique=not wide))
+    # A cluster of nearby points: equal high bits, so the compact layout's ties happen.
+    base = draw(st.integers(0, top))
+    values += [min(top, base + d) for d in draw(st.lists(st.integers(0, 2**20), max_size=12))]
+    values = list(dict.fromkeys(values)) if not wide else values
     nnodes = draw(st.integers(1, 6))
     if wide:
         lows = draw(st.lists(st.integers(0, 2**64 - 1), min_size=len(values), max_size=len(values)))
@@ -599,7 +650,8 @@ def rings(draw):
         pos = np.array(sorted(values), dtype=np.uint64)
         lo = None
     owner = np.array(draw(st.lists(st.integers(0, nnodes - 1), min_size=len(pos), max_size=len(pos))), dtype=np.int32)
-    keys = draw(st.lists(st.one_of(st.integers(0, top), edge, st.sampled_from(pos.tolist())), max_size=40))
+    near = st.tuples(st.sampled_from(pos.tolist()), st.integers(-3, 3)).map(lambda t: min(top, max(0, t[0] + t[1])))
+    keys = draw(st.lists(st.one_of(st.integers(0, top), edge, st.sampled_from(pos.tolist()), near), max_size=40))
     key_lo = draw(st.lists(st.integers(0, 2**64 - 1), min_size=len(keys), max_size=len(keys)))
     return wide, keybits, pos, lo, owner, nnodes, keys, key_lo
 
@@ -610,6 +662,8 @@ def test_search_kernels_parity(compiled, ring):
     wide, keybits, pos, lo, owner, nnodes, keys, key_lo = ring
     mode = 2 if wide else 0
     c, p = _index_pair(compiled, pos, lo, owner, nnodes, mode, 0, keybits)
+    compact = compact_twin(c)
+    assert (compact.compact is None) == wide  # 128-bit rings keep the plain layout
     n = len(keys)
     hashes = np.array(keys, dtype=np.uint64)
     lows = np.array(key_lo, dtype=np.uint64)
@@ -620,7 +674,7 @@ def test_search_kernels_parity(compiled, ring):
         value = (h << 64 | l) if wide else h
         j = next((i for i, v in enumerate(full) if v > value), 0)
         want_entry.append(j)
-    for index in (c, p):
+    for index in (c, p, compact):
         out = np.empty(n, dtype=np.int32)
         if wide:
             index.entries_wide(hashes, lows, out)
