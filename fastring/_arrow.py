@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _hashing
 from ._batches import ChunkedKeys, DictKeys, IntKeys, KeyBatch, PackedKeys, ViewKeys, integers_as_uint64
 from ._keycontract_py import MissingKeyError, missing_key_error
 
@@ -221,6 +222,8 @@ def _import_array(schema: ArrowSchema, array: ArrowArray, owner: Any, base: int)
         bits = np.unpackbits(packed, bitorder="little")[offset : offset + n]
         return IntKeys(bits.astype(np.uint64), np.dtype(bool))
     if fmt in _BINARY_FORMATS:
+        if n == 0:  # (an empty slice's one offset need not be 0: nothing to read)
+            return PackedKeys(np.empty(0, np.uint8), np.zeros(1, _BINARY_FORMATS[fmt]))
         offsets = _view(_buffer(array, 1, fmt), _BINARY_FORMATS[fmt], offset + n + 1, owner)[offset:]
         # The data size is read once here; the kernel checks every span against it.
         size = max(0, int(offsets[-1])) if n else 0
@@ -274,10 +277,20 @@ def _import_dictionary(schema: ArrowSchema, array: ArrowArray, owner: Any, base:
     return DictKeys(dictionary, indices)
 
 
+def flat_batch(obj: Any) -> KeyBatch | None:
+    """The key batch of an object whose ``__arrow_c_array__`` exports a flat column
+    (strings, binary, 64-bit integers; no nulls, dictionary or metadata), read by the
+    compiled twin without ctypes; None for anything else (and on the pure twin)."""
+    return _hashing.arrow_flat(*obj.__arrow_c_array__())
+
+
 def from_arrow(obj: Any) -> KeyBatch:
     """Import ``obj`` through ``__arrow_c_array__`` or ``__arrow_c_stream__``."""
     if hasattr(obj, "__arrow_c_array__"):
         schema_capsule, array_capsule = obj.__arrow_c_array__()
+        flat = _hashing.arrow_flat(schema_capsule, array_capsule)  # the common case, in C
+        if flat is not None:
+            return flat
         schema = ArrowSchema.from_address(_capsule_get_pointer(schema_capsule, b"arrow_schema"))
         array = ArrowArray.from_address(_capsule_get_pointer(array_capsule, b"arrow_array"))
         # The capsules release the Arrow memory when they die: the views keep them.

@@ -8,6 +8,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
     from ._hashing_py import (
         ALGORITHM_TABLE,
         TEXT_ONLY_ALGORITHMS,
+        arrow_flat,
         first_non_text,
         hash_bytes,
         hash_fixed,
@@ -24,6 +25,7 @@ else:
     from ._hashing_c import (  # type: ignore[no-redef]
         ALGORITHM_TABLE,
         TEXT_ONLY_ALGORITHMS,
+        arrow_flat,
         first_non_text,
         hash_bytes,
         hash_fixed,
@@ -40,6 +42,7 @@ else:
 __all__ = [
     "ALGORITHM_TABLE",
     "TEXT_ONLY_ALGORITHMS",
+    "arrow_flat",
     "first_non_text",
     "hash_bytes",
     "hash_fixed",

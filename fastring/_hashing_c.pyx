@@ -21,6 +21,12 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.buffer cimport PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_GetBuffer
 
 from cpython.object cimport PyObject
+from cpython.pycapsule cimport PyCapsule_GetPointer
+
+cimport numpy as cnp
+import numpy as np
+
+cnp.import_array()  # the NumPy C API (Arrow views, offsets' dtype) needs it once per module
 
 from fastring._keycontract cimport (
     PyUnicode_CheckExact,
@@ -90,6 +96,7 @@ ctypedef fused off_t:
 __all__ = [
     "ALGORITHM_TABLE",
     "TEXT_ONLY_ALGORITHMS",
+    "arrow_flat",
     "first_non_text",
     "hash_bytes",
     "hash_fixed",
@@ -445,6 +452,10 @@ def hash_packed(const uint8_t[::1] data, offsets, int algo, uint64_t seed, out):
     cdef const int64_t[::1] off64
     cdef const int32_t[::1] off32
     _check_algo(algo)
+    if cnp.PyArray_Check(offsets) and cnp.PyArray_TYPE(<cnp.ndarray>offsets) == cnp.NPY_INT32:
+        off32 = offsets  # Arrow's string offsets: no failed int64 view first
+        _packed(data, off32, algo, seed, out)
+        return
     try:
         off64 = offsets
     except (ValueError, TypeError, BufferError):
@@ -924,3 +935,92 @@ def md5_strings(list items not None, uint64_t[::1] hi, uint64_t[::1] lo):
         PyMem_Free(ptrs)
         PyMem_Free(lens)
     return hi, lo
+
+
+# ---------------------------------------------------------------- Arrow, the short way
+# fastring._arrow reads every Arrow array through ctypes, with every check and message;
+# that costs microseconds per call, more than hashing a few keys. The common case (a
+# flat string, binary or 64-bit integer array without nulls, dictionary or metadata)
+# is read here from the C data interface structs directly.
+# Spec: https://arrow.apache.org/docs/format/CDataInterface.html
+
+from fastring._batches import IntKeys, PackedKeys
+
+cdef extern from *:
+    """
+    struct FrArrowSchema {
+        const char* format; const char* name; const char* metadata; int64_t flags;
+        int64_t n_children; struct FrArrowSchema** children; struct FrArrowSchema* dictionary;
+        void (*release)(struct FrArrowSchema*); void* private_data;
+    };
+    struct FrArrowArray {
+        int64_t length; int64_t null_count; int64_t offset; int64_t n_buffers;
+        int64_t n_children; const void** buffers; struct FrArrowArray** children;
+        struct FrArrowArray* dictionary; void (*release)(struct FrArrowArray*); void* private_data;
+    };
+    """
+    ctypedef struct FrArrowSchema "struct FrArrowSchema":
+        const char* format
+        const char* metadata
+        void* dictionary
+    ctypedef struct FrArrowArray "struct FrArrowArray":
+        int64_t length
+        int64_t null_count
+        int64_t offset
+        int64_t n_buffers
+        const void** buffers
+        void* dictionary
+
+_INT64 = np.dtype(np.int64)
+_UINT64 = np.dtype(np.uint64)
+
+
+cdef object _arrow_view(const void* data, Py_ssize_t count, int typenum, object owner):
+    """A read-only 1-d NumPy view of ``count`` items at ``data`` that keeps ``owner`` alive."""
+    cdef cnp.npy_intp dims = count
+    cdef cnp.ndarray view = cnp.PyArray_SimpleNewFromData(1, &dims, typenum, <void*>data)
+    cnp.PyArray_CLEARFLAGS(view, cnp.NPY_ARRAY_WRITEABLE)
+    cnp.set_array_base(view, owner)
+    return view
+
+
+def arrow_flat(schema_capsule, array_capsule):
+    """The key batch of a flat Arrow array from its C data interface capsules; None if
+    the array is not one this short way reads (empty, nulls, a dictionary, metadata,
+    another format): then the general reader takes it, with its checks and messages."""
+    cdef FrArrowSchema* schema = <FrArrowSchema*>PyCapsule_GetPointer(schema_capsule, "arrow_schema")
+    cdef FrArrowArray* array = <FrArrowArray*>PyCapsule_GetPointer(array_capsule, "arrow_array")
+    cdef const char* fmt = schema.format
+    cdef int64_t n = array.length
+    cdef int64_t offset = array.offset
+    cdef int64_t last
+    cdef const void* data
+    if (fmt == NULL or fmt[0] == 0 or fmt[1] != 0 or schema.metadata != NULL or schema.dictionary != NULL
+            or array.dictionary != NULL or n <= 0 or offset < 0 or array.null_count != 0
+            or array.buffers == NULL):
+        return None
+    owner = (schema_capsule, array_capsule)  # the capsules release the memory when they die
+    if fmt[0] == b"l" or fmt[0] == b"L":
+        if array.n_buffers != 2 or array.buffers[1] == NULL:
+            return None
+        data = <const char*>array.buffers[1] + 8 * offset
+        if fmt[0] == b"l":
+            values = _arrow_view(data, n, cnp.NPY_INT64, owner)
+            return IntKeys(values.view(_UINT64), _INT64)
+        return IntKeys(_arrow_view(data, n, cnp.NPY_UINT64, owner), _UINT64)
+    if fmt[0] == b"u" or fmt[0] == b"z":
+        if array.n_buffers != 3 or array.buffers[1] == NULL:
+            return None
+        offsets = _arrow_view(<const int32_t*>array.buffers[1] + offset, n + 1, cnp.NPY_INT32, owner)
+        last = (<const int32_t*>array.buffers[1])[offset + n]
+    elif fmt[0] == b"U" or fmt[0] == b"Z":
+        if array.n_buffers != 3 or array.buffers[1] == NULL:
+            return None
+        offsets = _arrow_view(<const int64_t*>array.buffers[1] + offset, n + 1, cnp.NPY_INT64, owner)
+        last = (<const int64_t*>array.buffers[1])[offset + n]
+    else:
+        return None
+    if last <= 0 or array.buffers[2] == NULL:
+        return None  # (all keys empty, or a malformed array: the general reader decides)
+    # The kernels check every key's span against the data's size.
+    return PackedKeys(_arrow_view(array.buffers[2], last, cnp.NPY_UINT8, owner), offsets)

@@ -46,6 +46,12 @@ def as_key_batch(keys: Any) -> KeyBatch:
         return from_numpy(keys)
     if isinstance(keys, memoryview):
         return from_numpy(np.asarray(keys))
+    if hasattr(keys, "__arrow_c_array__"):
+        # A flat column (never a table: those export a struct) goes straight in; a few
+        # keys would otherwise cost more in the checks below than in hashing.
+        flat = _arrow.flat_batch(keys)
+        if flat is not None:
+            return flat
     check_column(keys)
     if _is_pandas(keys):
         return from_pandas(keys)

@@ -127,3 +127,89 @@ def test_long_strings_in_views_come_from_every_data_buffer():
 def test_empty_containers():
     for empty in ([], (), np.array([], dtype=np.int64), np.array([], dtype="U1"), pa.array([], pa.string()), pl.Series([], dtype=pl.String), pd.Series([], dtype=object)):
         assert hash_keys(empty).shape == (0,)
+
+
+# -- the compiled twin's short way into flat Arrow arrays -------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from fastring._implementation import twin_module, use_twin  # noqa: E402
+
+FLAT_TYPES = [pa.string(), pa.large_string(), pa.binary(), pa.large_binary(), pa.int64(), pa.uint64()]
+
+
+def _flat_values(kind):
+    if kind in (pa.string(), pa.large_string()):
+        return st.text(max_size=20)
+    if kind in (pa.binary(), pa.large_binary()):
+        return st.binary(max_size=20)
+    if kind == pa.int64():
+        return st.integers(-(2**63), 2**63 - 1)
+    return st.integers(0, 2**64 - 1)
+
+
+@st.composite
+def flat_arrays(draw):
+    kind = draw(st.sampled_from(FLAT_TYPES))
+    values = draw(st.lists(st.one_of(_flat_values(kind), st.none()) if draw(st.booleans()) else _flat_values(kind), max_size=30))
+    array = pa.array(values, type=kind)
+    start = draw(st.integers(0, len(values)))
+    stop = draw(st.integers(start, len(values)))
+    return array.slice(start, stop - start) if draw(st.booleans()) else array
+
+
+@pytest.mark.compiled_only
+@settings(max_examples=300, deadline=None)
+@given(flat_arrays())
+def test_the_short_way_reads_what_the_general_reader_reads(array):
+    compiled = twin_module("hashing", "cython")
+    batch = compiled.arrow_flat(*array.__arrow_c_array__())
+    with use_twin("python"):  # the pure twin has no short way: the ctypes reader
+        assert twin_module("hashing", "python").arrow_flat(*array.__arrow_c_array__()) is None
+        try:
+            general = hash_keys(array)
+        except ValueError as exc:  # nulls: the short way must have left it to the reader
+            assert batch is None and "missing" in str(exc)
+            return
+    if len(array) == 0 or array.null_count:
+        assert batch is None
+    with use_twin("cython"):
+        np.testing.assert_array_equal(hash_keys(array), general)
+    if batch is not None:
+        buffers = [batch.values] if hasattr(batch, "values") else [batch.data, batch.offsets]
+        assert not any(b.flags.writeable for b in buffers)
+
+
+@pytest.mark.compiled_only
+def test_the_short_way_keeps_the_arrow_memory_alive_and_declines_the_rest():
+    import gc
+
+    from fastring._keys import as_key_batch
+
+    with use_twin("cython"):
+        words = [f"user:{i}" * 3 for i in range(50)]
+        batch = as_key_batch(pa.array(words)[5:])  # the array dies here
+        gc.collect()
+        assert bytes(batch.data[batch.offsets[0] : batch.offsets[1]]) == words[5].encode()
+        compiled = twin_module("hashing", "cython")
+        declined = [
+            pa.array([1, 2], pa.int32()),  # other widths: the general reader widens them
+            pa.array(["a", None]),
+            pa.array(["a", "b"]).dictionary_encode(),
+            pa.array(["a", "b"], pa.string_view()),
+            pa.array(["", ""]),  # no data buffer to view
+            pa.array([], pa.string()),
+            pa.record_batch({"k": ["a"]}),  # a table: check_column names it
+        ]
+        for value in declined:
+            assert compiled.arrow_flat(*value.__arrow_c_array__()) is None
+        with pytest.raises(TypeError, match="not a key column"):
+            hash_keys(pa.record_batch({"k": ["a"]}))
+        np.testing.assert_array_equal(hash_keys(pa.array([1, -2], pa.int32())), hash_keys([1, -2]))
+
+
+def test_an_empty_slice_of_a_string_array_is_no_keys(twin):
+    for kind in (pa.string(), pa.large_binary()):
+        empty = pa.array(["abc", "d"], kind).slice(1, 0)  # its one offset is 3, not 0
+        assert hash_keys(empty).tolist() == []
