@@ -692,42 +692,43 @@ cdef enum:
     _PREFETCH_AHEAD = 8
 
 
-cdef int _list_objects(list items, Py_ssize_t n, int algo, uint64_t seed,
+cdef int _list_objects(list items, Py_ssize_t start, Py_ssize_t n, int algo, uint64_t seed,
                        uint64_t* out64, uint32_t* out32) except -1:
-    cdef Py_ssize_t i
+    """items[start:start + n] into out[0:n]; errors name a key's position in items."""
+    cdef Py_ssize_t i, total = PyList_GET_SIZE(<PyObject*>items), stop = start + n
     cdef uint64_t h
     # Free-threaded builds: lock the list so no other thread mutates it under
     # the borrowed references (a no-op with the GIL).
     with cython.critical_section(items):
-        for i in range(n):
-            if i + _PREFETCH_AHEAD < n:
+        for i in range(start, stop):
+            if i + _PREFETCH_AHEAD < stop:
                 FR_PREFETCH(PyList_GET_ITEM(<PyObject*>items, i + _PREFETCH_AHEAD))
             # Borrowed, and read afresh each time: key_bytes may run Python code.
             _hash_object(PyList_GET_ITEM(<PyObject*>items, i), i, algo, seed, &h)
-            if PyList_GET_SIZE(<PyObject*>items) != n:
+            if PyList_GET_SIZE(<PyObject*>items) != total:
                 raise RuntimeError("list changed size during hashing")
             if out32 != NULL:
-                out32[i] = <uint32_t>h
+                out32[i - start] = <uint32_t>h
             else:
-                out64[i] = h
+                out64[i - start] = h
     return 0
 
 
-cdef int _array_objects(PyObject** items, Py_ssize_t n, int algo, uint64_t seed,
+cdef int _array_objects(PyObject** items, Py_ssize_t start, Py_ssize_t n, int algo, uint64_t seed,
                         uint64_t* out64, uint32_t* out32) except -1:
-    """An object ndarray's element pointers. The caller holds the array's
-    buffer, so it cannot be resized under us, and the array owns a reference
-    to each element."""
-    cdef Py_ssize_t i
+    """An object ndarray's element pointers, items[start:start + n]. The caller holds
+    the array's buffer, so it cannot be resized under us, and the array owns a
+    reference to each element."""
+    cdef Py_ssize_t i, stop = start + n
     cdef uint64_t h
-    for i in range(n):
-        if i + _PREFETCH_AHEAD < n:
+    for i in range(start, stop):
+        if i + _PREFETCH_AHEAD < stop:
             FR_PREFETCH(items[i + _PREFETCH_AHEAD])
         _hash_object(items[i], i, algo, seed, &h)
         if out32 != NULL:
-            out32[i] = <uint32_t>h
+            out32[i - start] = <uint32_t>h
         else:
-            out64[i] = h
+            out64[i - start] = h
     return 0
 
 
@@ -751,16 +752,17 @@ def first_non_text(items not None):
     return -1
 
 
-def hash_objects(items not None, int algo, uint64_t seed, out):
-    """Hash each key of ``items`` (a list, or a 1-d C-contiguous object ndarray)
-    into ``out`` (str, bytes, int inline; anything else through
-    ``fastring._keycontract_py.key_bytes``).
+def hash_objects(items not None, int algo, uint64_t seed, out, Py_ssize_t start=0, stop=None):
+    """Hash each key of ``items[start:stop]`` (default: all of ``items``, a list or a
+    1-d C-contiguous object ndarray) into ``out`` (str, bytes, int inline; anything else
+    through ``fastring._keycontract_py.key_bytes``). An error names the key's
+    position in ``items``: a batch hashed in chunks needs no copy of its keys.
 
     Results are written as keys are read, so an error leaves ``out`` partly
     written: ``hash_keys`` hands a caller's ``out`` over only after success.
     (A private scratch buffer here cost ~8 ns/key in page faults and copying.)
     """
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n, total
     cdef uint64_t[::1] o64
     cdef uint32_t[::1] o32
     cdef uint64_t* out64 = NULL
@@ -769,7 +771,7 @@ def hash_objects(items not None, int algo, uint64_t seed, out):
     cdef bint is_list = type(items) is list
     _check_algo(algo)
     if is_list:
-        n = len(items)
+        total = len(items)
     else:
         # An object array read in place: no list, no extra pass over the keys.
         try:
@@ -779,8 +781,11 @@ def hash_objects(items not None, int algo, uint64_t seed, out):
         if view.ndim != 1 or view.format == NULL or view.format[0] != b"O" or view.format[1] != 0:
             PyBuffer_Release(&view)
             raise TypeError("items must be a list or a 1-d C-contiguous object array")
-        n = view.shape[0]
+        total = view.shape[0]
     try:
+        n = (total if stop is None else stop) - start
+        if start < 0 or n < 0 or start + n > total:
+            raise ValueError(f"keys {start}:{start + n} are not within the {total} items")
         if algo_is_32bit(algo):
             o32 = _out(out, n, <uint32_t>0)
             if n:
@@ -792,9 +797,9 @@ def hash_objects(items not None, int algo, uint64_t seed, out):
         if n == 0:
             return
         if is_list:
-            _list_objects(items, n, algo, seed, out64, out32)
+            _list_objects(items, start, n, algo, seed, out64, out32)
         else:
-            _array_objects(<PyObject**>view.buf, n, algo, seed, out64, out32)
+            _array_objects(<PyObject**>view.buf, start, n, algo, seed, out64, out32)
     finally:
         if not is_list:
             PyBuffer_Release(&view)

@@ -411,10 +411,11 @@ def first_non_text(items):
     return -1
 
 
-def hash_objects(items, algo, seed, out):
-    """Hash each key of ``items`` (a list, or a 1-d C-contiguous object ndarray)
-    into ``out`` (str, bytes, int inline; anything else through
-    ``fastring._keys.key_bytes``).
+def hash_objects(items, algo, seed, out, start=0, stop=None):
+    """Hash each key of ``items[start:stop]`` (default: all of ``items``, a list or a
+    1-d C-contiguous object ndarray) into ``out`` (str, bytes, int inline; anything else
+    through ``fastring._keys.key_bytes``); an error names the key's position in
+    ``items``.
 
     Every key is converted before anything is written (the compiled twin may
     write part of ``out`` before an error; ``hash_keys`` guards callers' arrays).
@@ -425,10 +426,14 @@ def hash_objects(items, algo, seed, out):
         raise TypeError("items must be a list or a 1-d C-contiguous object array")
     fn = _scalar_for(algo)
     _check_seed(seed)
-    _check_out(out, len(items), algo)
+    total = len(items)
+    n = (total if stop is None else stop) - start
+    if start < 0 or n < 0 or start + n > total:
+        raise ValueError(f"keys {start}:{start + n} are not within the {total} items")
+    _check_out(out, n, algo)
     keys = []
     append = keys.append
-    for i, obj in enumerate(items):
+    for i, obj in enumerate(items[start : start + n] if start or n != total else items, start):
         t = type(obj)
         if t is str:
             try:

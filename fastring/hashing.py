@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,64 @@ def _split(batch: KeyBatch, start: int, stop: int) -> KeyBatch:
         return ViewKeys(batch.views[16 * start : 16 * stop], batch.buffers)
     assert isinstance(batch, FixedKeys)
     return FixedKeys(batch.data[start * batch.itemsize : stop * batch.itemsize], batch.itemsize)
+
+
+#: The batches hashed a chunk at a time: the GIL-free ones (cut by _split) and Python
+#: objects (hashed in place by range: a list slice would touch every key's refcount).
+_SPLITS = (ObjectKeys, IntKeys, PackedKeys, ViewKeys, FixedKeys)
+
+#: Keys hashed per step when a batch call consumes the hashes as they come: the hashes
+#: of the whole batch never exist (the call's peak memory is its output), and a
+#: chunk's hashes are still in L2 when they are searched.
+HASH_CHUNK = 1 << 14
+
+
+def hash_in_chunks(
+    batch: KeyBatch, algo: int, seed: int, dtype: Any, threads: int,
+    consume: Callable[[int, int, np.ndarray], None],
+) -> None:
+    """``consume(start, stop, hashes)`` for consecutive chunks of ``batch``, the hashes
+    as ``dtype`` (a 32-bit algorithm's zero-extended to uint64 if asked), in up to
+    ``threads`` parallel slices, each with its own scratch of :data:`HASH_CHUNK` keys.
+
+    A key that fails is named at its position in the whole batch.
+    """
+    n = len(batch)
+    if isinstance(batch, ChunkedKeys) and n > HASH_CHUNK:  # an Arrow stream: chunk by chunk
+        start = 0
+        for part in batch.chunks:
+            offset = start
+            hash_in_chunks(part, algo, seed, dtype, threads,
+                           lambda a, b, h, offset=offset: consume(offset + a, offset + b, h))
+            start += len(part)
+        return
+    own = np.dtype(np.uint32 if _hashing.ALGORITHM_TABLE[algo][2] == 32 else np.uint64)
+    if not isinstance(batch, _SPLITS) or n <= HASH_CHUNK:
+        hashes = np.empty(n, dtype=own)
+        hash_batch(batch, algo, seed, hashes, threads)
+        consume(0, n, hashes if own == dtype else hashes.astype(dtype))
+        return
+
+    def work(start: int, stop: int) -> None:
+        scratch = np.empty(min(HASH_CHUNK, stop - start), dtype=own)
+        wide = scratch if own == dtype else np.empty(len(scratch), dtype=dtype)
+        for a in range(start, stop, HASH_CHUNK):
+            b = min(stop, a + HASH_CHUNK)
+            if isinstance(batch, ObjectKeys):  # errors name positions in the whole list
+                _hashing.hash_objects(batch.items, algo, seed, scratch[: b - a], a, b)
+            else:
+                try:
+                    _hash_batch_once(_split(batch, a, b), algo, seed, scratch[: b - a])
+                except ValueError:
+                    # A malformed span is named in the chunk: hashing the whole batch
+                    # names it in the batch (this path only runs on an error).
+                    _hash_batch_once(batch, algo, seed, np.empty(n, dtype=own))
+                    raise
+            if wide is not scratch:
+                np.copyto(wide[: b - a], scratch[: b - a])
+            consume(a, b, wide[: b - a])
+
+    run_sliced(n, threads, work)
 
 
 def hash_batch(batch: KeyBatch, algo: int, seed: int, out: np.ndarray, threads: int = 1) -> None:

@@ -28,7 +28,7 @@ from ._params import (
 )
 from ._ringpoints import SHIFTED_COMPAT, Config, State, points_per_vnode, rebuild, target_counts
 from ._threads import SMALL_BATCH, check_threads, run_sliced
-from .hashing import hash_batch, resolve_algorithm
+from .hashing import hash_batch, hash_in_chunks, resolve_algorithm
 
 __all__ = ["HashRing", "RingPoints"]
 
@@ -337,7 +337,12 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
                 _check_points(index, len(batch))
                 run_sliced(len(values), threads, lambda a, b: index.owners_u64(values[a:b], out[a:b]))
                 return out
-            keys = batch
+            # The hashes go straight into the search, a chunk at a time.
+            out = np.empty(len(batch), dtype=np.int32)
+            _check_points(index, len(batch))
+            dtype = np.uint64 if config.keybits == 64 else np.uint32
+            hash_in_chunks(batch, config.algo, 0, dtype, threads, lambda a, b, h: index.owners(h, out[a:b]))
+            return out
         hashes = self._key_hashes(keys, threads)
         out = np.empty(len(hashes), dtype=np.int32)
         _check_points(index, len(hashes))

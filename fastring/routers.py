@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import _routers, _routers_py
-from ._keys import int_key_bits, integer_keys
+from ._keys import as_key_batch, int_key_bits, integer_keys
 from ._nodeset import NodeSet
 from ._params import (
     check_count,
@@ -43,7 +43,7 @@ from ._params import (
     parse_nodes,
 )
 from ._hashfuncs_py import mix64 as _mix64
-from .hashing import hash_key, hash_keys, resolve_algorithm
+from .hashing import hash_in_chunks, hash_key, hash_keys, resolve_algorithm
 from ._threads import SMALL_BATCH, check_threads, run_sliced
 
 __all__ = ["JumpRouter", "Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
@@ -298,26 +298,31 @@ class _Router(NodeSet):
         return self.copy()
 
     def _lookup_many(self, keys: Any, kernel: Any, threads: Any) -> np.ndarray:
-        """Hash every key once, then ``kernel(state, hashes, out)`` fills the int32 node
-        indices (of the state read once, so a concurrent change is never half seen),
-        in up to ``threads`` slices in parallel."""
+        """``kernel(state, hashes, out)`` fills the int32 node indices (of the state read
+        once, so a concurrent change is never half seen), fed the key hashes a chunk at
+        a time (the whole batch's hashes never exist), in up to ``threads`` slices."""
         if type(keys) is list and len(keys) <= SMALL_BATCH and type(threads) is int and threads == 1:
             out = self._keyed.many(keys)  # a key at a time: no batch set-up
             if out is not None:
                 return out
         threads = check_threads(threads)
         state = self._state
-        hashes = self._batch_hashes(keys, threads)
-        out = np.empty(len(hashes), dtype=np.int32)
-        if len(hashes):
+        if self._algorithm is None:  # JumpRouter on integer keys: the keys are the hashes
+            values = integer_keys(keys)
+            out = np.empty(len(values), dtype=np.int32)
+            if len(values):
+                if not state.names:
+                    raise empty_router_error(self._kind)
+                run_sliced(len(values), threads, lambda a, b: kernel(state, values[a:b], out[a:b]))
+            return out
+        batch = as_key_batch(keys)
+        out = np.empty(len(batch), dtype=np.int32)
+        if len(batch):
             if not state.names:
                 raise empty_router_error(self._kind)
-            run_sliced(len(hashes), threads, lambda a, b: kernel(state, hashes[a:b], out[a:b]))
+            algo = resolve_algorithm(self._algorithm)[0]
+            hash_in_chunks(batch, algo, 0, np.uint64, threads, lambda a, b, h: kernel(state, h, out[a:b]))
         return out
-
-    def _batch_hashes(self, keys: Any, threads: int) -> np.ndarray:
-        """The uint64 hash of every key, as the batch kernels take them."""
-        return _hashes(keys, self._algorithm, threads)
 
     def _index(self, name: Any) -> int:
         try:
@@ -626,11 +631,6 @@ class JumpRouter(_Router):
         """The node index (into :attr:`nodes`) of every key: an int32 array
         (``threads`` parallel parts for a large batch, same answer)."""
         return self._lookup_many(keys, _jump_many, threads)
-
-    def _batch_hashes(self, keys: Any, threads: int) -> np.ndarray:
-        if self._algorithm is None:  # integer keys as they are
-            return integer_keys(keys)
-        return super()._batch_hashes(keys, threads)
 
     def add(self, name: Any) -> None:
         """Add node ``name`` as the new last bucket: it takes ``1/len(nodes)`` of the
