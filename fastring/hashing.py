@@ -112,9 +112,9 @@ def hash_keys(
         hash_batch(batch, algo, seed, out, threads)
         return out
     _check_out(out, dtype, n)
-    if isinstance(batch, IntKeys) and not np.may_share_memory(out, batch.values):
-        # Integer keys cannot fail once batched: hash straight into out (unless out
-        # overlaps the keys: then a write would change keys not yet read).
+    if _cannot_fail(batch) and not any(np.may_share_memory(out, b) for b in _buffers(batch)):
+        # Keys that cannot fail once batched go straight into out (unless out overlaps
+        # the keys: then a write would change keys not yet read).
         hash_batch(batch, algo, seed, out, threads)
         return out
     # Kernels write as they go; a key that fails part-way must leave the caller's
@@ -123,6 +123,32 @@ def hash_keys(
     hash_batch(batch, algo, seed, result, threads)
     out[...] = result
     return out
+
+
+def _cannot_fail(batch: KeyBatch) -> bool:
+    """True if hashing ``batch`` cannot raise: integers, fixed-width records, and packed
+    keys whose spans lie in their data (checked here, a chunk at a time, so the check
+    allocates no more than a chunk)."""
+    if isinstance(batch, (IntKeys, FixedKeys)):
+        return True
+    if not isinstance(batch, PackedKeys):
+        return False
+    offsets, size = batch.offsets, len(batch.data)
+    if len(offsets) == 0 or offsets[0] < 0 or offsets[-1] > size:
+        return False
+    for a in range(0, len(offsets) - 1, HASH_CHUNK):
+        part = offsets[a : a + HASH_CHUNK + 1]
+        if (part[1:] < part[:-1]).any():
+            return False
+    return True
+
+
+def _buffers(batch: KeyBatch) -> tuple:
+    if isinstance(batch, IntKeys):
+        return (batch.values,)
+    if isinstance(batch, PackedKeys):
+        return (batch.data, batch.offsets)
+    return (batch.data,)
 
 
 def _split(batch: KeyBatch, start: int, stop: int) -> KeyBatch:

@@ -220,3 +220,37 @@ def test_public_hash_key_follows_use_twin(compiled, monkeypatch):
     assert calls == [("k", "xxh64")] and value == _hashing_c.hash_key("k")
     fastring.hash_key("k")  # back on the live twin: no delegation left behind
     assert len(calls) == 1 or fastring.IMPLEMENTATION == "python"
+
+
+def test_out_is_written_in_place_for_keys_that_cannot_fail(twin):
+    import tracemalloc
+
+    import pyarrow as pa
+
+    words = pa.array([f"user:{i}" for i in range(200_000)])
+    records = np.array([f"user:{i}".encode() for i in range(200_000)])
+    for keys in (words, records, np.arange(200_000)):
+        out = np.zeros(len(keys), dtype=np.uint64)
+        hash_keys(keys[:10], out=out[:10])
+        tracemalloc.start()
+        try:
+            hash_keys(keys, out=out)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        if twin == "cython":  # (the pure twin's kernels build Python lists as they go)
+            assert peak < out.nbytes / 4, (type(keys), peak)  # no scratch of the output's size
+        np.testing.assert_array_equal(out, hash_keys(keys))
+
+
+def test_packed_keys_with_bad_spans_are_not_written_in_place():
+    from fastring._batches import PackedKeys
+    from fastring.hashing import HASH_CHUNK, _cannot_fail
+
+    data = np.frombuffer(b"abcdef", dtype=np.uint8)
+    assert _cannot_fail(PackedKeys(data, np.array([0, 2, 6], dtype=np.int32)))
+    for offsets in ([0, 3, 2], [-1, 2], [0, 7], []):
+        assert not _cannot_fail(PackedKeys(data, np.array(offsets, dtype=np.int64)))
+    late = np.zeros(3 * HASH_CHUNK, dtype=np.int64)
+    late[-2] = 1  # non-decreasing until the last step, in the last chunk
+    assert not _cannot_fail(PackedKeys(data, late))
