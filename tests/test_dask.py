@@ -14,6 +14,7 @@ import pytest
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
 import fastring  # noqa: E402
 from fastring import HashRing, JumpRouter, Maglev, MementoRouter, Rendezvous, split, write_split  # noqa: E402
@@ -25,7 +26,8 @@ NODES = [f"node-{i}" for i in range(6)]
 
 @pytest.fixture(scope="module")
 def cluster(twin_name):
-    with distributed.LocalCluster(
+    # A loaded machine can take longer than the default 30 s to start a worker.
+    with dask.config.set({"distributed.comm.timeouts.connect": "90s"}), distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
