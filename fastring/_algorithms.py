@@ -14,7 +14,7 @@ import numpy as np
 from ._hashfuncs_py import ALGORITHM_TABLE
 from ._params import is_int
 
-__all__ = ["ALGORITHMS", "resolve_algorithm"]
+__all__ = ["ALGORITHMS", "output_dtype", "resolve_algorithm"]
 
 
 class _Algorithm(NamedTuple):
@@ -29,6 +29,14 @@ _ALGORITHMS = {
     name: _Algorithm(algo, np.dtype(np.uint64 if bits == 64 else np.uint32), 2**seed_bits)
     for name, algo, bits, seed_bits in ALGORITHM_TABLE
 }
+
+_DTYPE_OF_ID = {spec.id: spec.dtype for spec in _ALGORITHMS.values()}
+
+
+def output_dtype(algo: int) -> np.dtype:
+    """The output dtype of kernel algorithm ``algo`` (an id from resolve_algorithm)."""
+    return _DTYPE_OF_ID[algo]
+
 
 #: The names :func:`hash_key` and :func:`hash_keys` accept. Names with a ":" are the
 #: systems' own hashes, reached through :mod:`fastring.compat`.

@@ -277,20 +277,25 @@ def _import_dictionary(schema: ArrowSchema, array: ArrowArray, owner: Any, base:
     return DictKeys(dictionary, indices)
 
 
-def flat_batch(obj: Any) -> KeyBatch | None:
-    """The key batch of an object whose ``__arrow_c_array__`` exports a flat column
-    (strings, binary, 64-bit integers; no nulls, dictionary or metadata), read by the
-    compiled twin without ctypes; None for anything else (and on the pure twin)."""
-    return _hashing.arrow_flat(*obj.__arrow_c_array__())
+def flat_batch(exported: tuple) -> KeyBatch | None:
+    """The key batch of an ``__arrow_c_array__`` export (schema and array capsules) of a
+    flat column (strings, binary, 64-bit integers; no nulls, dictionary or metadata),
+    read by the compiled twin without ctypes; None for anything else (and on the
+    pure twin)."""
+    return _hashing.arrow_flat(*exported)
 
 
-def from_arrow(obj: Any) -> KeyBatch:
-    """Import ``obj`` through ``__arrow_c_array__`` or ``__arrow_c_stream__``."""
-    if hasattr(obj, "__arrow_c_array__"):
-        schema_capsule, array_capsule = obj.__arrow_c_array__()
-        flat = _hashing.arrow_flat(schema_capsule, array_capsule)  # the common case, in C
-        if flat is not None:
-            return flat
+def from_arrow(obj: Any, exported: tuple | None = None) -> KeyBatch:
+    """Import ``obj`` through ``__arrow_c_array__`` or ``__arrow_c_stream__``.
+
+    ``exported``: ``obj``'s array export, already offered to :func:`flat_batch`."""
+    if exported is not None or hasattr(obj, "__arrow_c_array__"):
+        if exported is None:
+            exported = obj.__arrow_c_array__()
+            flat = flat_batch(exported)  # the common case, in C
+            if flat is not None:
+                return flat
+        schema_capsule, array_capsule = exported
         schema = ArrowSchema.from_address(_capsule_get_pointer(schema_capsule, b"arrow_schema"))
         array = ArrowArray.from_address(_capsule_get_pointer(array_capsule, b"arrow_array"))
         # The capsules release the Arrow memory when they die: the views keep them.

@@ -46,17 +46,19 @@ def as_key_batch(keys: Any) -> KeyBatch:
         return from_numpy(keys)
     if isinstance(keys, memoryview):
         return from_numpy(np.asarray(keys))
+    exported = None
     if hasattr(keys, "__arrow_c_array__"):
         # A flat column (never a table: those export a struct) goes straight in; a few
         # keys would otherwise cost more in the checks below than in hashing.
-        flat = _arrow.flat_batch(keys)
+        exported = keys.__arrow_c_array__()
+        flat = _arrow.flat_batch(exported)
         if flat is not None:
             return flat
     check_column(keys)
     if _is_pandas(keys):
         return from_pandas(keys)
-    if hasattr(keys, "__arrow_c_stream__") or hasattr(keys, "__arrow_c_array__"):
-        return _arrow.from_arrow(keys)
+    if exported is not None or hasattr(keys, "__arrow_c_stream__"):
+        return _arrow.from_arrow(keys, exported)
     if isinstance(keys, list):
         # Passed as it is: the kernels hold their own reference to every key whose
         # bytes they read without the GIL (see _hashing_c.hash_objects).

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import _hashing, _hashing_py
-from ._algorithms import ALGORITHMS, resolve_algorithm
+from ._algorithms import ALGORITHMS, output_dtype, resolve_algorithm
 from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys, ViewKeys
 from ._keycontract_py import key_bytes
 from ._keys import as_key_batch
@@ -192,7 +192,7 @@ def hash_in_chunks(
                            lambda a, b, h, offset=offset: consume(offset + a, offset + b, h))
             start += len(part)
         return
-    own = np.dtype(np.uint32 if _hashing.ALGORITHM_TABLE[algo][2] == 32 else np.uint64)
+    own = output_dtype(algo)
     if not isinstance(batch, _SPLITS) or n <= HASH_CHUNK:
         hashes = np.empty(n, dtype=own)
         hash_batch(batch, algo, seed, hashes, threads)
