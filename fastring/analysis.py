@@ -127,8 +127,8 @@ def router_memory(router: Any) -> int:
 
     Walks the router's attributes (``__dict__`` and ``__slots__``, and the ``arrays``
     and ``compact`` layout a compiled index exposes for the buffers it reads),
-    containers and NumPy arrays (counted by ``nbytes``), each object once. An estimate for comparing routers,
-    not an exact accounting of the allocator.
+    containers and NumPy arrays (counted by ``nbytes``), each object once. An
+    estimate for comparing routers, not an exact accounting of the allocator.
     """
     seen: set[int] = set()
     total = 0
