@@ -34,12 +34,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _hashing
-from ._batches import ChunkedKeys, DictKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys
-from ._keycontract_py import at_position
-from ._keys import as_key_batch, check_column, signed_integers
-from ._params import check_int, is_int
-from .hashing import hash_batch, resolve_algorithm
+from .. import _hashing
+from .._batches import ChunkedKeys, DictKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys
+from .._keycontract_py import at_position
+from .._keys import as_key_batch, check_column, signed_integers
+from .._params import check_int, is_int
+from ..hashing import hash_batch, resolve_algorithm
 
 __all__ = [
     "cassandra_token",
@@ -544,7 +544,7 @@ def _pandas_numeric(array: np.ndarray) -> np.ndarray:
             # pandas canonicalizes NaN (any sign or payload) and -0.0 first.
             bits[np.isnan(array)] = np.array(np.nan, dtype=array.dtype).view(f"u{width}")
             bits[bits == np.array(-0.0, dtype=array.dtype).view(f"u{width}")] = 0
-    from ._hashfuncs_py import mix64_array
+    from .._hashfuncs_py import mix64_array
 
     return mix64_array(bits)
 
