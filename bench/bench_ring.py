@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import statistics
 import subprocess
 import sys
@@ -154,6 +155,21 @@ def cases(n: int, pure_n: int):
         [
             ("fastring compat=ketama", "uhashring ketama", "≥ 50×"),
             ("fastring default (160 vnodes)", "Rust fastring 0.2 build", "(no target)"),
+        ],
+    )
+    ten_k = [f"node{i}" for i in range(10_000)]
+    pickled = {mode: pickle.dumps(HashRing(ten_k, compat=mode)) for mode in (None, "uhashring")}
+    yield (
+        "HashRing pickle load vs build, 10,000 nodes (ms per ring)",
+        {
+            "load (checks every point)": (lambda: pickle.loads(pickled[None]), 1),
+            "build": (lambda: HashRing(ten_k), 1),
+            "load, compat=uhashring": (lambda: pickle.loads(pickled["uhashring"]), 1),
+            "build, compat=uhashring": (lambda: HashRing(ten_k, compat="uhashring"), 1),
+        },
+        [
+            ("load (checks every point)", "build", "≥ 5×"),
+            ("load, compat=uhashring", "build, compat=uhashring", "(no target)"),
         ],
     )
 

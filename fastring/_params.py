@@ -262,6 +262,12 @@ def check_clock(clock: Any) -> Callable[[], float]:
     return clock
 
 
+def construct(cls: Any, args: tuple, kwargs: dict) -> Any:
+    """``cls(*args, **kwargs)``: how objects that pickle as their configuration load
+    (balancers, SmoothWeightedRoundRobin); the constructor checks it as any input."""
+    return cls(*args, **kwargs)
+
+
 def frozen(array: np.ndarray) -> np.ndarray:
     """``array``, made read-only (states are immutable; a lookup may hold an old one)."""
     array.flags.writeable = False

@@ -359,3 +359,103 @@ def rebuild(old: State | None, names, weights, labels, config: Config, dropped: 
     return State(names, weights, labels, targets, pos, lo, owner, vnode, config)
 
 
+
+
+# --------------------------------------------------------------------------- pickles
+
+
+def restore(names, weights, labels, config: Config, arrays) -> State:
+    """The state a pickle's point arrays describe, checked to be exactly ``rebuild``'s.
+
+    ``arrays`` is ``(pos, lo, owner, vnode)`` as a State holds them (every point,
+    sorted). Loading skips the sort, the bulk of a build: every point is hashed
+    again and matched to its (node, vnode), and the order is checked, so a corrupt or
+    tampered pickle is a ValueError, never a ring that answers differently. A check
+    that fails on a legitimate ring (two equal words in one ketama digest) falls
+    back to building the ring and comparing.
+    """
+    if not isinstance(arrays, (list, tuple)) or len(arrays) != 4:
+        raise ValueError("corrupt state: points must be (pos, lo, owner, vnode)")
+    wide = config.mode == MODE_UHASHRING
+    pos, lo, owner, vnode = (
+        _pickled_array(a, dtype, name)
+        for a, dtype, name in zip(
+            arrays,
+            (np.uint64, np.uint64 if wide else None, np.int32, np.int32),
+            ("pos", "lo", "owner", "vnode"),
+        )
+    )
+    targets = target_counts(weights, config)
+    per_vnode = points_per_vnode(config, weights)
+    total = sum(targets) * per_vnode
+    if any(len(a) != total for a in (pos, owner, vnode) + (() if lo is None else (lo,))):
+        raise ValueError(f"corrupt state: the nodes make {total} points, the pickle holds {len(pos)}")
+    if total and not _points_check(names, labels, config, weights, targets, per_vnode, pos, lo, owner, vnode):
+        fresh = rebuild(None, names, weights, labels, config, None)
+        same = all(
+            np.array_equal(a, b) for a, b in zip((fresh.pos, fresh.owner, fresh.vnode), (pos, owner, vnode))
+        ) and (lo is None or np.array_equal(fresh.lo, lo))
+        if not same:
+            raise ValueError("corrupt state: the pickled points are not this ring's points")
+        return fresh
+    return State(names, weights, labels, targets, pos, lo, owner, vnode, config)
+
+
+def _pickled_array(a, dtype, name: str):
+    if dtype is None:
+        if a is not None:
+            raise ValueError(f"corrupt state: this ring has no {name} array")
+        return None
+    if not isinstance(a, np.ndarray) or a.dtype != dtype or a.ndim != 1:
+        raise ValueError(f"corrupt state: {name} must be a one-dimensional {np.dtype(dtype).name} array")
+    return a
+
+
+def _points_check(names, labels, config, weights, targets, per_vnode, pos, lo, owner, vnode) -> bool:
+    """True if the arrays are exactly the ring's points in ring order; False if unsure.
+
+    Raises ValueError for what no ring holds (owners or vnodes out of range)."""
+    n = len(names)
+    counts = np.asarray(targets, dtype=np.int64)
+    if owner.min() < 0 or owner.max() >= n:
+        raise ValueError("corrupt state: a point's owner is not a node")
+    if vnode.min() < 0 or np.any(vnode >= counts[owner]):
+        raise ValueError("corrupt state: a point's vnode is beyond its node's count")
+    # Every point hashed again, in node order: vnode v of node i is row first[i] + v.
+    nodes = list(range(n))
+    fresh = _new_points(labels, nodes, [0] * n, targets, config, weights)
+    first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    row = first[owner] + vnode
+    if per_vnode == 1:
+        slot = row
+        if not np.array_equal(fresh[0][slot], pos) or (lo is not None and not np.array_equal(fresh[1][slot], lo)):
+            raise ValueError("corrupt state: the pickled points are not this ring's points")
+    else:
+        words = fresh[0].reshape(-1, per_vnode)[row]
+        match = words == pos[:, None]
+        word = match.argmax(axis=1)
+        if not match[np.arange(len(pos)), word].all():
+            raise ValueError("corrupt state: the pickled points are not this ring's points")
+        slot = row * per_vnode + word
+    seen = np.zeros(len(pos), dtype=bool)
+    seen[slot] = True
+    if not seen.all():
+        return False  # a point twice, another missing; or equal words in one digest
+    # Ring order: positions ascending; equal ones by collision rank, then vnode.
+    if len(pos) > 1:
+        a, b = pos[:-1], pos[1:]
+        if lo is None:
+            if np.any(b < a):
+                return False
+            tie = b == a
+        else:
+            la, lb = lo[:-1], lo[1:]
+            if np.any((b < a) | ((b == a) & (lb < la))):
+                return False
+            tie = (b == a) & (lb == la)
+        for k in np.flatnonzero(tie).tolist():
+            left = (_rank_key(config, labels, int(owner[k])), int(vnode[k]))
+            right = (_rank_key(config, labels, int(owner[k + 1])), int(vnode[k + 1]))
+            if right < left:
+                return False
+    return True

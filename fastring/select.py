@@ -24,6 +24,7 @@ from ._params import (
     check_clock,
     check_health_params,
     check_int,
+    construct,
     draw_word,
     is_int,
     parse_nodes,
@@ -106,7 +107,7 @@ class WeightedSampler:
 
     __slots__ = ("_alias", "_names", "_n_positive", "_table", "_threshold", "_weights", "__weakref__")
 
-    def __init__(self, weights: Mapping[Hashable, float] | Iterable[float]) -> None:
+    def __init__(self, weights: Mapping[Any, float] | Iterable[float]) -> None:
         names, values = parse_weights(weights)
         w = np.array(values, dtype=np.float64)
         bad = ~np.isfinite(w) | (w < 0)
@@ -284,7 +285,7 @@ class SmoothWeightedRoundRobin:
 
     def __init__(
         self,
-        weights: Mapping[Hashable, int] | Iterable[Hashable],
+        weights: Mapping[Any, int] | Iterable[Hashable],
         *,
         max_fails: int = 1,
         fail_timeout: float = 10.0,
@@ -309,6 +310,12 @@ class SmoothWeightedRoundRobin:
     def names(self) -> tuple:
         """The peers' names, in index order."""
         return self._names
+
+    def __reduce__(self) -> tuple:
+        """Pickles as its configuration (weights, health settings, clock); the copy
+        starts fresh, as a new one does: at the start of the rotation, every peer up."""
+        kwargs = {"max_fails": self._max_fails, "fail_timeout": self._fail_timeout, "clock": self._clock}
+        return (construct, (SmoothWeightedRoundRobin, (self.weights,), kwargs))
 
     def _row(self, row: int) -> dict:
         with self._lock:

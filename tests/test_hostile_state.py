@@ -81,6 +81,104 @@ def test_hash_ring_pickle_with_duplicate_or_bad_nodes_is_refused(twin):
         tampered(ring, vnodes=0)
 
 
+RING_MODES = [{}, {"algorithm": "murmur3_32"}, {"compat": "ketama"}, {"compat": "uhashring"},
+              {"compat": "libmemcached"}, {"compat": "nginx"}]
+
+
+def ring_points(ring):
+    return tuple(None if a is None else a.copy() for a in ring.__getstate__()["points"])
+
+
+@pytest.mark.parametrize("kw", RING_MODES)
+def test_hash_ring_pickle_keeps_its_points_and_answers(twin, kw):
+    ring = HashRing({"10.0.0.1:11211": 1, "10.0.0.2:11211": 2, "10.0.0.3:11212": 1}, **kw)
+    ring.add("10.0.0.4:11211")
+    ring.remove("10.0.0.2:11211")
+    loaded = pickle.loads(pickle.dumps(ring))
+    assert loaded == ring and loaded.nodes == ring.nodes
+    keys = [f"k{i}" for i in range(500)]
+    assert loaded.lookup_many(keys).tolist() == ring.lookup_many(keys).tolist()
+    assert [loaded.replicas(k, 2) for k in keys[:50]] == [ring.replicas(k, 2) for k in keys[:50]]
+    for a, b in zip(ring_points(loaded), ring_points(ring)):
+        assert (a is None and b is None) or np.array_equal(a, b)
+
+
+def test_hash_ring_version_1_pickle_still_loads(twin):
+    ring = HashRing({"a": 1, "b": 2})
+    state = {k: v for k, v in ring.__getstate__().items() if k != "points"}
+    payload = Payload(HashRing, dict(state, version=1))  # nodes only, as version 1 wrote
+    loaded = pickle.loads(pickle.dumps(payload))
+    assert loaded == ring and loaded.lookup_many(["x", "y", "z"]).tolist() == ring.lookup_many(["x", "y", "z"]).tolist()
+
+
+def _swap(a, i, j):
+    a = a.copy()
+    a[[i, j]] = a[[j, i]]
+    return a
+
+
+@pytest.mark.parametrize("kw", RING_MODES)
+def test_hash_ring_pickle_with_tampered_points_is_refused(twin, kw):
+    ring = HashRing({"10.0.0.1:11211": 1, "10.0.0.2:11211": 2, "10.0.0.3:11212": 1}, **kw)
+    pos, lo, owner, vnode = ring_points(ring)
+    moved = pos.copy()
+    moved[5] += np.uint64(1)
+    other = int((owner[0] + 1) % 3)
+    changes = [
+        ((moved, lo, owner, vnode), "not this ring's points"),
+        ((pos, lo, np.where(np.arange(len(owner)) == 0, other, owner).astype(np.int32), vnode), "not this ring's points|vnode"),
+        ((_swap(pos, 0, 7), lo, _swap(owner, 0, 7), _swap(vnode, 0, 7)), "not this ring's points"),
+        ((pos[:-1], lo if lo is None else lo[:-1], owner[:-1], vnode[:-1]), "make"),
+        ((pos.astype(np.int64), lo, owner, vnode), "uint64"),
+        ((pos, lo, owner.astype(np.int64), vnode), "int32"),
+        ((pos, lo, np.full_like(owner, 7), vnode), "owner is not a node"),
+        ((pos, lo, owner, np.full_like(vnode, 10**6)), "vnode is beyond"),
+        ((pos, lo, owner, -vnode - 1), "vnode is beyond"),
+        ((pos, lo, owner), "pos, lo, owner, vnode"),
+        ("points", "pos, lo, owner, vnode"),
+        ((pos.reshape(-1, 1), lo, owner, vnode), "one-dimensional"),
+    ]
+    if lo is None:
+        changes.append(((pos, pos, owner, vnode), "no lo array"))
+    else:
+        changes.append(((pos, None, owner, vnode), "lo must be"))
+    for points, match in changes:
+        with pytest.raises(ValueError, match=match):
+            tampered(ring, points=points)
+
+
+def test_hash_ring_pickle_in_the_wrong_order_is_refused(twin):
+    # The same points, every one right, in an order no ring has: refused, not searched.
+    ring = HashRing(["a", "b", "c"])
+    pos, lo, owner, vnode = ring_points(ring)
+    with pytest.raises(ValueError, match="not this ring's points"):
+        tampered(ring, points=(pos[::-1].copy(), lo, owner[::-1].copy(), vnode[::-1].copy()))
+
+
+def test_hash_ring_pickle_falls_back_to_a_build_when_unsure(twin, monkeypatch):
+    from fastring import _ringpoints
+
+    ring = HashRing({"a": 1, "b": 3}, compat="ketama")
+    monkeypatch.setattr(_ringpoints, "_points_check", lambda *args: False)
+    assert pickle.loads(pickle.dumps(ring)) == ring  # the build agrees: loads
+    pos, lo, owner, vnode = ring_points(ring)
+    with pytest.raises(ValueError, match="not this ring's points"):
+        tampered(ring, points=(_swap(pos, 0, 1), lo, _swap(owner, 0, 1), _swap(vnode, 0, 1)))
+
+
+def test_hash_ring_equality(twin):
+    ring = HashRing({"a": 1, "b": 2})
+    assert ring == HashRing({"a": 1, "b": 2}) == ring.copy()
+    assert ring != HashRing({"b": 2, "a": 1})  # node order is index order
+    assert ring != HashRing({"a": 1, "b": 3})
+    assert ring != HashRing({"a": 1, "b": 2}, vnodes=100)
+    assert ring != HashRing({"a": 1, "b": 2}, algorithm="xxh3_64")
+    assert HashRing(["a"], compat="ketama") != HashRing(["a"], compat="uhashring")
+    assert ring != Maglev({"a": 1, "b": 2}) and ring != "ring"
+    with pytest.raises(TypeError, match="unhashable"):
+        hash(ring)
+
+
 def test_maglev_kernel_refuses_a_composite_table_instead_of_looping(compiled):
     # skip 2 in a table of 4: the preference list visits 2 of the 4 slots only.
     for module in compiled["routers"]:
