@@ -7,12 +7,16 @@ so each of these reads one consistent state.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable, Iterator
+from typing import Any, Generic, TypeVar
 
-__all__ = ["NodeSet"]
+__all__ = ["N", "NodeSet"]
+
+#: The node type of a router or balancer: ``HashRing[str]``, ``RoundRobin[Backend]``.
+N = TypeVar("N", bound=Hashable)
 
 
-class NodeSet:
+class NodeSet(Generic[N]):
     """Mixin: ``nodes``, ``len(router)``, ``name in router`` and ``iter(router)``."""
 
     __slots__ = ()
@@ -20,18 +24,18 @@ class NodeSet:
     _state: Any
 
     @property
-    def nodes(self) -> tuple:
+    def nodes(self) -> tuple[N, ...]:
         """Node names in index order: node ``i`` of a batch lookup is ``nodes[i]``."""
         return self._state.names
 
     def __len__(self) -> int:
         return len(self._state.names)
 
-    def __contains__(self, name: Any) -> bool:
+    def __contains__(self, name: object) -> bool:
         try:
             return name in self._state.where
         except TypeError:  # an unhashable name is in no router
             return False
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[N]:
         return iter(self._state.names)

@@ -31,13 +31,14 @@ import heapq
 import math
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic
 
 import numpy as np
 
 from . import _select
-from ._select import Lease
-from ._params import check_clock, check_health_params, check_real, parse_nodes, resolve_rng
+from ._nodeset import N
+from ._params import check_clock, check_health_params, check_real, construct, parse_nodes, resolve_rng
 from .select import NoAvailableNode, SmoothWeightedRoundRobin
 
 __all__ = [
@@ -55,14 +56,43 @@ __all__ = [
 _M64 = 0xFFFFFFFFFFFFFFFF
 
 
+if TYPE_CHECKING:
+
+    class Lease(Generic[N]):
+        """One request in flight on :attr:`node` (the live twin's class; typed here)."""
+
+        node: N
+        index: int
+        start: float
+
+        @property
+        def released(self) -> bool: ...
+        def __enter__(self) -> N: ...
+        def __exit__(
+            self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        ) -> None: ...
+        def release(self, *, failed: bool = False) -> None: ...
+
+else:
+    from ._select import Lease
+
+
 class _Bits:
     """64-bit words from a Generator, drawn in blocks (one Generator call per 512 words)."""
 
-    __slots__ = ("_buffer", "_gen")
+    __slots__ = ("_buffer", "_gen", "_given")
 
     def __init__(self, rng: Any) -> None:
         self._gen = resolve_rng(rng)
+        self._given = rng is not None
         self._buffer: list[int] = []
+
+    @property
+    def pickled(self) -> np.random.Generator | None:
+        """The rng a pickled copy takes: the generator in its current state if one was
+        given (the copy is reproducible); None for the process-wide one, so that a copy
+        in another process does not replay this process's draws."""
+        return self._gen if self._given else None
 
     def next(self) -> int:
         if not self._buffer:
@@ -167,7 +197,7 @@ class _PassiveHealth:
         return ended
 
 
-class Balancer:
+class Balancer(Generic[N]):
     """Base of the online balancers: counters, health, leases. Not used directly.
 
     Parameters
@@ -194,7 +224,7 @@ class Balancer:
 
     def __init__(
         self,
-        nodes: Mapping[Hashable, float] | Iterable[Hashable],
+        nodes: Mapping[N, float] | Iterable[N],
         *,
         max_fails: int = 1,
         fail_timeout: float = 10.0,
@@ -281,14 +311,14 @@ class Balancer:
     # -- public -------------------------------------------------------------------
 
     @property
-    def nodes(self) -> tuple:
+    def nodes(self) -> tuple[N, ...]:
         """The nodes' names, in index order."""
         with self._lock:
             self._prepare()
             return tuple(name for name, h in zip(self._names, self._health.nodes) if not h.gone)
 
     @property
-    def in_flight(self) -> dict:
+    def in_flight(self) -> dict[N, int]:
         """A snapshot: name -> requests in flight (acquired and not yet released).
 
         A node removed from a :class:`ConsistentBalancer`'s router stays listed while
@@ -302,7 +332,7 @@ class Balancer:
             }
 
     @property
-    def available(self) -> tuple:
+    def available(self) -> tuple[N, ...]:
         """The nodes that can be chosen now."""
         now = self._clock()
         with self._lock:
@@ -329,7 +359,7 @@ class Balancer:
             raise KeyError(f"unknown node {name!r} (removed from the router)")
         return i
 
-    def acquire(self, key: Any = None) -> Lease:
+    def acquire(self, key: Any = None) -> Lease[N]:
         """Choose a node and count a request in flight on it.
 
         Parameters
@@ -386,8 +416,24 @@ class Balancer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(nodes={len(self)}, available={self._core.n_up}, in_flight={self._core.total})"
 
+    # -- pickling ---------------------------------------------------------------------
 
-class RoundRobin(Balancer):
+    def __reduce__(self) -> tuple:
+        """A balancer pickles as its configuration: nodes, weights, health settings,
+        clock and options (and the random generator where it draws). The copy starts
+        fresh: no leases in flight, every node up, no failures or latencies recorded;
+        those describe this process's requests, not the other one's."""
+        return (construct, (type(self), self._pickle_args(), self._pickle_kwargs()))
+
+    def _pickle_args(self) -> tuple:
+        return (dict(zip(self._names, self._weight.tolist())),)
+
+    def _pickle_kwargs(self) -> dict:
+        health = self._health
+        return {"max_fails": health.max_fails, "fail_timeout": health.fail_timeout, "clock": self._clock}
+
+
+class RoundRobin(Balancer[N]):
     """nginx's smooth weighted round robin over the available nodes.
 
     Weights must be integers (nginx's ``weight=``); equal weights rotate in order.
@@ -410,7 +456,7 @@ class RoundRobin(Balancer):
     {'a': 0, 'b': 0}
     """
 
-    def __init__(self, nodes: Any, **kwargs: Any) -> None:
+    def __init__(self, nodes: Mapping[N, float] | Iterable[N], **kwargs: Any) -> None:
         # The rotation is SmoothWeightedRoundRobin's, with its own (nginx's) failure
         # handling off: health is the balancer's, shown to the rotation as "down".
         self._rotation = SmoothWeightedRoundRobin(nodes, max_fails=0)
@@ -427,11 +473,14 @@ class RoundRobin(Balancer):
             else:
                 rotation.mark_down(name)
 
+    def _pickle_args(self) -> tuple:
+        return (self._rotation.weights,)
+
     def _choose(self, key: Any, now: float) -> int:  # pragma: no cover - the core steps the rotation
         raise AssertionError("RoundRobin's choices are the rotation's, made in the core")
 
 
-class RandomChoice(Balancer):
+class RandomChoice(Balancer[N]):
     """A random available node, in proportion to its weight.
 
     Parameters
@@ -453,10 +502,13 @@ class RandomChoice(Balancer):
     True
     """
 
-    def __init__(self, nodes: Any, *, rng: Any = None, **kwargs: Any) -> None:
+    def __init__(self, nodes: Mapping[N, float] | Iterable[N], *, rng: Any = None, **kwargs: Any) -> None:
         bits = _Bits(rng)
         super().__init__(nodes, **kwargs)
         self._bits = bits
+
+    def _pickle_kwargs(self) -> dict:
+        return {**super()._pickle_kwargs(), "rng": self._bits.pickled}
 
     def _rebuild(self) -> None:
         # The alias table of the available nodes' weights; each choice is one kernel
@@ -474,7 +526,7 @@ class RandomChoice(Balancer):
         return self._up_list[_select.alias_pick(threshold, alias, self._bits.next())]
 
 
-class LeastConnections(Balancer):
+class LeastConnections(Balancer[N]):
     """The available node with the fewest requests in flight per unit of weight.
 
     Ties go round-robin: each scan starts after the node chosen last.
@@ -492,7 +544,7 @@ class LeastConnections(Balancer):
     ...     lease.release()
     """
 
-    def __init__(self, nodes: Any, **kwargs: Any) -> None:
+    def __init__(self, nodes: Mapping[N, float] | Iterable[N], **kwargs: Any) -> None:
         super().__init__(nodes, **kwargs)
         self._start = 0
 
@@ -502,13 +554,16 @@ class LeastConnections(Balancer):
         return i
 
 
-class _TwoChoices(Balancer):
+class _TwoChoices(Balancer[N]):
     """Base of the two-random-choices balancers: two candidates from one random word."""
 
-    def __init__(self, nodes: Any, *, rng: Any = None, **kwargs: Any) -> None:
+    def __init__(self, nodes: Mapping[N, float] | Iterable[N], *, rng: Any = None, **kwargs: Any) -> None:
         bits = _Bits(rng)
         super().__init__(nodes, **kwargs)
         self._bits = bits
+
+    def _pickle_kwargs(self) -> dict:
+        return {**super()._pickle_kwargs(), "rng": self._bits.pickled}
 
     def _rebuild(self) -> None:
         self._up_list = np.flatnonzero(self._up).tolist()
@@ -529,7 +584,7 @@ class _TwoChoices(Balancer):
         return up[a], up[b]
 
 
-class PowerOfTwoChoices(_TwoChoices):
+class PowerOfTwoChoices(_TwoChoices[N]):
     """Envoy's least-request balancer: the better of two random available nodes.
 
     A node's score is ``weight / (in_flight + 1) ** bias``; the higher score wins and
@@ -555,10 +610,15 @@ class PowerOfTwoChoices(_TwoChoices):
     >>> first.release()
     """
 
-    def __init__(self, nodes: Any, *, bias: float = 1.0, rng: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, nodes: Mapping[N, float] | Iterable[N], *, bias: float = 1.0, rng: Any = None, **kwargs: Any
+    ) -> None:
         bias = check_real(bias, "bias", 0)
         super().__init__(nodes, rng=rng, **kwargs)
         self._bias = bias
+
+    def _pickle_kwargs(self) -> dict:
+        return {**super()._pickle_kwargs(), "bias": self._bias}
 
     def _choose(self, key: Any, now: float) -> int:
         a, b = self._candidates()
@@ -571,7 +631,7 @@ class PowerOfTwoChoices(_TwoChoices):
         return b if better else a
 
 
-class PeakEWMA(_TwoChoices):
+class PeakEWMA(_TwoChoices[N]):
     """Finagle's peak-EWMA balancer: the cheaper of two random available nodes.
 
     A node's cost is its peak-sensitive latency average times ``in_flight + 1``,
@@ -609,13 +669,18 @@ class PeakEWMA(_TwoChoices):
     # latencies works, small enough that adding the in-flight count stays exact.
     PENALTY = float(2**40)
 
-    def __init__(self, nodes: Any, *, decay_time: float = 10.0, rng: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self, nodes: Mapping[N, float] | Iterable[N], *, decay_time: float = 10.0, rng: Any = None, **kwargs: Any
+    ) -> None:
         decay = check_real(decay_time, "decay_time", 0, open_min=True)
         super().__init__(nodes, rng=rng, **kwargs)
         self._decay = decay
         now = self._clock()
         self._cost = [0.0] * len(self._names)
         self._stamp = [now] * len(self._names)
+
+    def _pickle_kwargs(self) -> dict:
+        return {**super()._pickle_kwargs(), "decay_time": self._decay}
 
     def _observe(self, i: int, rtt: float, now: float) -> None:
         # Finagle PeakEwma.Metric.observe: jump to a peak, else decay towards rtt.
@@ -646,7 +711,7 @@ class PeakEWMA(_TwoChoices):
             return {name: c for name, c, h in zip(self._names, self._cost, self._health.nodes) if not h.gone}
 
 
-class ConsistentBalancer(Balancer):
+class ConsistentBalancer(Balancer[N]):
     """A key's node from a consistent-hashing router, with bounded loads and failover.
 
     Each key goes to its router node unless that node is down or full; then to the
@@ -693,6 +758,9 @@ class ConsistentBalancer(Balancer):
         self._load_factor = None if load_factor is None else check_real(load_factor, "load_factor", 1)
         self._seen = router.nodes
         super().__init__(self._router_nodes(), **kwargs)
+
+    def _pickle_args(self) -> tuple:
+        return (self._router, self._load_factor)
 
     def _router_nodes(self) -> dict:
         names = tuple(self._router.nodes)

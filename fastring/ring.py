@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _hashing, _ring
 from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys
 from ._keys import as_key_batch
-from ._nodeset import NodeSet
+from ._nodeset import N, NodeSet
 from ._params import (
     check_count,
     check_int,
@@ -26,7 +27,7 @@ from ._params import (
     parse_node_pairs,
     parse_nodes,
 )
-from ._ringpoints import SHIFTED_COMPAT, Config, State, points_per_vnode, rebuild, target_counts
+from ._ringpoints import SHIFTED_COMPAT, Config, State, points_per_vnode, rebuild, restore, target_counts
 from ._threads import SMALL_BATCH, check_threads, run_sliced
 from .hashing import hash_batch, hash_in_chunks, resolve_algorithm
 
@@ -55,7 +56,7 @@ _DEFAULT_VNODES = {MODE_HASH: 160, MODE_KETAMA: 40, MODE_UHASHRING: 160}
 _MD5_32 = resolve_algorithm("md5_32")[0]
 
 _BATCHES = (IntKeys, PackedKeys, ViewKeys, FixedKeys, ObjectKeys, DictKeys, ChunkedKeys)
-_PICKLE_VERSION = 1
+_PICKLE_VERSION = 2  # 1: nodes only (still loads); 2: nodes and points
 # RingIndex holds fewer than 2**31 points (int32 indices in the kernels).
 _MAX_POINTS = 2**31 - 1
 
@@ -127,7 +128,7 @@ def _compat_texts(keys: Any) -> list:
     return items
 
 
-class HashRing(NodeSet):
+class HashRing(NodeSet[N]):
     """Consistent hashing ring with virtual nodes, weights, and uhashring/ketama modes.
 
     Parameters
@@ -209,7 +210,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
 
     def __init__(
         self,
-        nodes: Iterable[Any] | Mapping[Any, float] = (),
+        nodes: Iterable[N] | Mapping[N, float] = (),
         *,
         vnodes: int | None = None,
         algorithm: str | None = None,
@@ -280,7 +281,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
 
     # ------------------------------------------------------------------ lookups
 
-    def lookup(self, key: Any) -> Any:
+    def lookup(self, key: Any) -> N:
         """The node that owns ``key``.
 
         Parameters
@@ -296,7 +297,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         """
         return self._state.index.lookup(key)
 
-    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
 
         ``keys`` is any container :func:`fastring.hash_keys` accepts (in compat modes:
@@ -375,7 +376,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         index.entries(hashes, out)
         return out
 
-    def replicas(self, key: Any, n: int) -> tuple:
+    def replicas(self, key: Any, n: int) -> tuple[N, ...]:
         """The first ``n`` distinct nodes met walking the ring from ``key``'s point.
 
         ``replicas(key, 1)[0] == lookup(key)``. In compat modes this equals
@@ -390,7 +391,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         n = _check_replicas(state, n)
         return state.index.replicas(key, n)
 
-    def replicas_many(self, keys: Any, n: int) -> np.ndarray:
+    def replicas_many(self, keys: Any, n: int) -> NDArray[np.int32]:
         """``replicas`` for every key as node indices: an int32 array of shape (len(keys), n)."""
         state = self._state
         n = _check_replicas(state, n)
@@ -420,7 +421,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
 
     # ------------------------------------------------------------------ changes
 
-    def add(self, name: Any, weight: float = 1) -> None:
+    def add(self, name: N, weight: float = 1) -> None:
         """Add node ``name`` (appended to :attr:`nodes`); only its points are hashed.
 
         In ketama mode with unequal weights every node's share changes, as in
@@ -440,7 +441,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             _check_point_counts(names, weights, target_counts(weights, config), config)
             self._state = rebuild(old, names, weights, old.labels + (label,), config, None)
 
-    def remove(self, name: Any) -> None:
+    def remove(self, name: N) -> None:
         """Remove node ``name``; nodes after it in :attr:`nodes` shift down by one.
 
         Raises
@@ -459,7 +460,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
                 old, keep(old.names), keep(old.weights), keep(old.labels), self._config, i
             )
 
-    def copy(self) -> HashRing:
+    def copy(self) -> HashRing[N]:
         """An independent ring with the same nodes (cheap: the point arrays are shared)."""
         new = object.__new__(HashRing)
         new._config = self._config
@@ -469,30 +470,55 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo) -> HashRing:
+    def __deepcopy__(self, memo: Any) -> HashRing[N]:
         return self.copy()
 
     # ------------------------------------------------------------------ pickling
 
-    def __getstate__(self) -> dict:
-        # Python-level state only, so a pickle loads with either twin.
+    def _params(self) -> dict:
+        """What the ring is: its nodes, weights and parameters (pickles and ``==``)."""
         state = self._state
         config = self._config
         return {
-            "version": _PICKLE_VERSION,
             "nodes": list(zip(state.names, state.weights)),
             "vnodes": config.vnodes,
             "algorithm": config.algorithm if config.mode == MODE_HASH and config.compat is None else None,
             "compat": config.compat,
         }
 
+    def __eq__(self, other: object) -> bool:
+        """Rings are equal when they have the same nodes in the same order, with the
+        same weights, vnodes, algorithm and compat (then every lookup agrees)."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._params() == other._params()
+
+    __hash__ = None  # type: ignore[assignment]  # equal rings can change: not hashable
+
+    def __getstate__(self) -> dict:
+        # Python values and NumPy arrays only, so a pickle loads with either twin. The
+        # points travel too: loading checks them instead of sorting them again.
+        state = self._state
+        return dict(self._params(), version=_PICKLE_VERSION, points=(state.pos, state.lo, state.owner, state.vnode))
+
     def __setstate__(self, data: dict) -> None:
-        if data.get("version") != _PICKLE_VERSION:
-            raise ValueError(f"unsupported HashRing pickle version {data.get('version')!r}")
+        version = data.get("version") if isinstance(data, dict) else None
+        if version not in (1, _PICKLE_VERSION):
+            raise ValueError(f"unsupported HashRing pickle version {version!r}")
         fresh = HashRing(
             (), vnodes=data["vnodes"], algorithm=data["algorithm"], compat=data["compat"]
         )
-        self._setup(fresh._config, *parse_node_pairs(data["nodes"], integer=fresh._config.compat is not None))
+        config = fresh._config
+        names, weights = parse_node_pairs(data["nodes"], integer=config.compat is not None)
+        if version == 1:  # nodes only: build the points
+            self._setup(config, names, weights)
+            return
+        weights = tuple(weights)
+        _check_point_counts(names, weights, target_counts(weights, config), config)
+        labels = tuple(node_label(name) for name in names)
+        self._config = config
+        self._lock = threading.Lock()
+        self._state = restore(names, weights, labels, config, data["points"])
 
     # ------------------------------------------------------------------ bounded loads
 

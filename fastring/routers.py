@@ -27,10 +27,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _routers, _routers_py
 from ._keys import as_key_batch, int_key_bits, integer_keys
-from ._nodeset import NodeSet
+from ._nodeset import N, NodeSet
 from ._params import (
     check_count,
     check_int,
@@ -225,7 +226,7 @@ def _check_version(data: Any, kind: str) -> None:
         raise ValueError(f"unsupported {kind} pickle version {version!r}")
 
 
-class _Router(NodeSet):
+class _Router(NodeSet[N]):
     """Shared plumbing: the algorithm, the lock, copying, batch lookups, and the
     compiled one-key lookup of the current state (``self._one``)."""
 
@@ -261,7 +262,7 @@ class _Router(NodeSet):
         empty = str(empty_router_error(self._kind))
         return _routers.KeyLookup(kind, algo, hash_one, tuple(state.names), empty, size, arrays)
 
-    def lookup(self, key: Any) -> Any:
+    def lookup(self, key: Any) -> N:
         """The node of one key.
 
         Raises
@@ -285,6 +286,16 @@ class _Router(NodeSet):
     def algorithm(self) -> str:
         """The key hash (one of :data:`fastring.ALGORITHMS`)."""
         return self._algorithm
+
+    def __eq__(self, other: object) -> bool:
+        """Routers are equal when they are the same kind with the same nodes (in index
+        order), weights and parameters, that is the same pickled state: every lookup
+        then agrees."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__getstate__() == other.__getstate__()
+
+    __hash__ = None  # type: ignore[assignment]  # equal routers can change: not hashable
 
     def copy(self):
         """An independent copy (same lookups)."""
@@ -381,7 +392,7 @@ class _MementoState:
         self.index = frozen(index)
 
 
-class MementoRouter(_Router):
+class MementoRouter(_Router[N]):
     """MementoHash (Coluzzi, Brocco, Antonucci, Leidi 2023) over named nodes.
 
     Nodes are buckets of :func:`jump_hash`. Removing the last bucket shrinks jump's range
@@ -428,7 +439,7 @@ class MementoRouter(_Router):
     __slots__ = ()
     _kind = "memento router"
 
-    def __init__(self, nodes: Iterable = (), *, algorithm: str = "xxh64"):
+    def __init__(self, nodes: Iterable[N] = (), *, algorithm: str = "xxh64") -> None:
         names, _ = parse_nodes(nodes, weighted=False)
         self._init(algorithm, _MementoState(len(names), tuple((name,) for name in names), (), len(names)))
 
@@ -454,7 +465,7 @@ class MementoRouter(_Router):
             return self._key_lookup("jump", state, state.size)
         return self._key_lookup("memento", state, state.size, (state.replacer, state.index))
 
-    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
 
         ``threads`` splits a large batch into parts routed in parallel (as in
@@ -462,7 +473,7 @@ class MementoRouter(_Router):
         """
         return self._lookup_many(keys, _memento_many, threads)
 
-    def add(self, name: Any) -> None:
+    def add(self, name: N) -> None:
         """Add node ``name`` in the most recently removed bucket, or in a new last one."""
         with self._lock:
             self._add(name)
@@ -481,7 +492,7 @@ class MementoRouter(_Router):
         slots[bucket] = (name,)
         self._state = _MementoState(state.size, tuple(slots), state.removed[:-1], previous)
 
-    def remove(self, name: Any) -> None:
+    def remove(self, name: N) -> None:
         """Remove node ``name``: only the keys it held move (to the other nodes)."""
         with self._lock:
             self._remove(name)
@@ -573,7 +584,7 @@ class _JumpState:
         self.where = {name: i for i, name in enumerate(names)}
 
 
-class JumpRouter(_Router):
+class JumpRouter(_Router[N]):
     """:func:`jump_hash` over named nodes: bucket ``i`` is ``nodes[i]``.
 
     The smallest and fastest router with minimal disruption when nodes are added or
@@ -604,7 +615,7 @@ class JumpRouter(_Router):
     __slots__ = ()
     _kind = "jump router"
 
-    def __init__(self, nodes: Iterable = (), *, algorithm: str | None = "xxh64"):
+    def __init__(self, nodes: Iterable[N] = (), *, algorithm: str | None = "xxh64") -> None:
         names, _ = parse_nodes(nodes, weighted=False)
         if len(names) > _MAX_BUCKETS:
             raise ValueError(f"jump hash takes at most 2**31 - 1 nodes, got {len(names)}")
@@ -627,12 +638,12 @@ class JumpRouter(_Router):
     def _one_key(self, state: Any) -> Any:
         return self._key_lookup("jump", state, len(state.names))
 
-    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array
         (``threads`` parallel parts for a large batch, same answer)."""
         return self._lookup_many(keys, _jump_many, threads)
 
-    def add(self, name: Any) -> None:
+    def add(self, name: N) -> None:
         """Add node ``name`` as the new last bucket: it takes ``1/len(nodes)`` of the
         keys, from every other node; no other key moves."""
         with self._lock:
@@ -642,7 +653,7 @@ class JumpRouter(_Router):
                 raise ValueError("the jump router is full (2**31 - 1 buckets)")
             self._state = _JumpState(state.names + (name,))
 
-    def remove(self, name: Any) -> None:
+    def remove(self, name: N) -> None:
         """Remove the last node (its keys spread over the others; no other key moves).
 
         Raises
@@ -691,7 +702,7 @@ class _WeightedState:
         self.where = {name: i for i, name in enumerate(names)}
 
 
-class _WeightedRouter(_Router):
+class _WeightedRouter(_Router[N]):
     """Rendezvous and Maglev: named nodes with weights, rebuilt from (name, weight)
     pairs on every change; subclasses say how a state is made (``_new_state``)."""
 
@@ -710,7 +721,7 @@ class _WeightedRouter(_Router):
         """Node weights as floats, aligned with :attr:`nodes`."""
         return self._state.weights
 
-    def add(self, name: Any, weight: float = 1) -> None:
+    def add(self, name: N, weight: float = 1) -> None:
         """Add node ``name`` (appended to :attr:`nodes`). Rendezvous moves keys only to
         it; Maglev rebuilds its table, moving a few other keys too."""
         weight = float(check_weight(name, weight))
@@ -719,7 +730,7 @@ class _WeightedRouter(_Router):
             check_new_node(name, state.names, state.labels, self._kind)
             self._state = self._make_state(state.names + (name,), state.weights + (weight,))
 
-    def remove(self, name: Any) -> None:
+    def remove(self, name: N) -> None:
         """Remove node ``name``; later nodes' indices shift down by one. Rendezvous moves
         only its keys; Maglev rebuilds its table (disruption bounded, not minimal)."""
         with self._lock:
@@ -754,7 +765,7 @@ class _RendezvousState(_WeightedState):
         self.inv_weights = frozen(np.array([1.0 / w for w in weights], dtype=np.float64))
 
 
-class Rendezvous(_WeightedRouter):
+class Rendezvous(_WeightedRouter[N]):
     """Weighted rendezvous (highest random weight) hashing, logarithmic method.
 
     Node ``i`` scores key ``k`` with ``-w_i / ln(u)``, where ``u`` in (0, 1) is a 64-bit
@@ -799,7 +810,7 @@ class Rendezvous(_WeightedRouter):
     __slots__ = ()
     _kind = "rendezvous router"
 
-    def __init__(self, nodes: Iterable | Mapping = (), *, algorithm: str = "xxh64"):
+    def __init__(self, nodes: Iterable[N] | Mapping[N, float] = (), *, algorithm: str = "xxh64") -> None:
         self._init(algorithm, None)
         self._state = self._make_state(*parse_nodes(nodes))
 
@@ -809,7 +820,7 @@ class Rendezvous(_WeightedRouter):
     def __repr__(self) -> str:
         return f"Rendezvous({len(self)} nodes, algorithm={self._algorithm!r})"
 
-    def lookup(self, key: Any) -> Any:
+    def lookup(self, key: Any) -> N:
         """The node with the highest score for ``key``.
 
         Raises
@@ -822,7 +833,7 @@ class Rendezvous(_WeightedRouter):
     def _one_key(self, state: Any) -> Any:
         return self._key_lookup("rendezvous", state, len(state.names), (state.seeds, state.inv_weights))
 
-    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
 
         Each key is hashed once; all nodes are scored in the compiled twin with the GIL
@@ -841,7 +852,7 @@ class Rendezvous(_WeightedRouter):
             _routers.rendezvous_scores(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, ranks)
         return 1.0 / ranks[0]
 
-    def replicas(self, key: Any, n: int) -> tuple:
+    def replicas(self, key: Any, n: int) -> tuple[N, ...]:
         """The ``n`` nodes with the highest scores for ``key``, best first.
 
         ``replicas(key, 1)[0] == lookup(key)``. Removing a node never reorders the
@@ -859,7 +870,7 @@ class Rendezvous(_WeightedRouter):
         order = np.argsort(ranks[0], kind="stable")[:n]
         return tuple(state.names[i] for i in order.tolist())
 
-    def replicas_many(self, keys: Any, n: int) -> np.ndarray:
+    def replicas_many(self, keys: Any, n: int) -> NDArray[np.int32]:
         """``replicas`` for every key as node indices: int32 array of shape (len(keys), n)."""
         state = self._state
         n = check_count(n, len(state.names))
@@ -952,7 +963,7 @@ class _MaglevState(_WeightedState):
         self.table = frozen(table)
 
 
-class Maglev(_WeightedRouter):
+class Maglev(_WeightedRouter[N]):
     """Maglev hashing (Eisenbud et al., "Maglev: A Fast and Reliable Software Network
     Load Balancer", NSDI 2016): a lookup is one read of a prime-sized table.
 
@@ -996,7 +1007,9 @@ class Maglev(_WeightedRouter):
     __slots__ = ("_table_size",)
     _kind = "maglev router"
 
-    def __init__(self, nodes: Iterable | Mapping = (), *, table_size: int = 65537, algorithm: str = "xxh64"):
+    def __init__(
+        self, nodes: Iterable[N] | Mapping[N, float] = (), *, table_size: int = 65537, algorithm: str = "xxh64"
+    ) -> None:
         self._table_size = _check_table_size(table_size)
         self._init(algorithm, None)
         self._state = self._make_state(*parse_nodes(nodes))
@@ -1024,7 +1037,7 @@ class Maglev(_WeightedRouter):
         """The lookup table: node index of every slot (read-only int32 array)."""
         return self._state.table
 
-    def lookup(self, key: Any) -> Any:
+    def lookup(self, key: Any) -> N:
         """The node of one key: ``nodes[table[hash(key) % M]]``.
 
         Raises
@@ -1037,7 +1050,7 @@ class Maglev(_WeightedRouter):
     def _one_key(self, state: Any) -> Any:
         return self._key_lookup("maglev", state, len(state.names), (state.table,))
 
-    def lookup_many(self, keys: Any, *, threads: int = 1) -> np.ndarray:
+    def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array (one gather;
         ``threads`` parallel parts for a large batch, same answer)."""
         return self._lookup_many(keys, _maglev_many, threads)
