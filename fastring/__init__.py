@@ -16,6 +16,7 @@ from .balance import (
     RandomChoice,
     RoundRobin,
 )
+from ._nodeset import Node
 from .hashing import ALGORITHMS, hash_key, hash_keys
 from .bounded import assign_bounded
 from .ring import HashRing
@@ -33,6 +34,7 @@ __all__ = [
     "Maglev",
     "MementoRouter",
     "NoAvailableNode",
+    "Node",
     "PeakEWMA",
     "PowerOfTwoChoices",
     "RandomChoice",

@@ -4,6 +4,17 @@ Node lists (names, optional weights), weights, integer and real parameters, repl
 counts, node labels and ``rng``. An area module calls these; it does not re-write them.
 Every check accepts Python and NumPy scalars alike and refuses ``bool`` where a number
 is meant (``True`` is an int to Python, never a count or a weight to us).
+
+One rule for nodes, everywhere (routers, balancers, SmoothWeightedRoundRobin,
+WeightedSampler):
+
+- a mapping is name -> weight;
+- an int ``n`` is the nodes ``0 .. n-1``, weight 1 each (as ``jump_hash`` takes a count);
+- any other iterable is names, weight 1 each; WeightedSampler alone also reads a
+  sequence or array of numbers as the weights of indices ``0 .. n-1``;
+- an object that can gain nodes later (a router; a ConsistentBalancer, through its
+  router) may start empty and raises LookupError until it has one; one that cannot
+  (the other balancers, SmoothWeightedRoundRobin, WeightedSampler) needs a node.
 """
 
 from __future__ import annotations
@@ -121,9 +132,12 @@ def check_weight(name: Any, weight: Any, *, integer: bool = False) -> int | floa
 
 
 def parse_weights(weights: Any, what: str = "weights") -> tuple[tuple, list]:
-    """``(names, values)`` of a mapping name -> weight or a sequence of weights (the
-    names are then the indices). Values are real numbers (not bool, not str); their
+    """``(names, values)`` of a mapping name -> weight, a sequence of weights (the
+    names are then the indices), or nodes as :func:`parse_nodes` reads them (a count,
+    or names that are not numbers). Values are real numbers (not bool, not str); their
     range is the caller's (a sampler allows zero weights, a router does not)."""
+    if is_int(weights):
+        return parse_nodes(weights, allow_empty=False)  # the nodes 0 .. n-1, weight 1 each
     if isinstance(weights, Mapping):
         names = tuple(weights.keys())
         values = list(weights.values())
@@ -141,11 +155,16 @@ def parse_weights(weights: Any, what: str = "weights") -> tuple[tuple, list]:
     else:
         values = list(weights)
         names = tuple(range(len(values)))
+        if values and not any(is_real(v) for v in values):
+            return parse_nodes(values, allow_empty=False)  # names, weight 1 each
     if not values:
         raise ValueError(f"{what} are empty")
     for name, value in zip(names, values):
         if not is_real(value):
-            raise TypeError(f"weight of {name!r} must be a real number, got {type(value).__name__}")
+            raise TypeError(
+                f"weight of {name!r} must be a real number, got {type(value).__name__} (a list is either "
+                "weights, all numbers, or names, none of them numbers)"
+            )
     return names, values
 
 
@@ -192,7 +211,10 @@ def parse_nodes(
     hint = "an iterable of names or a mapping name -> weight" if weighted else "an iterable of names"
     if isinstance(nodes, (str, bytes, bytearray)):
         raise TypeError(f"nodes must be {hint}, not a single {type(nodes).__name__}; wrap it in a list")
-    if isinstance(nodes, Mapping):
+    if is_int(nodes):
+        names = tuple(range(check_int(nodes, "the node count", 0, MAX_NODES)))
+        weights: list = [1] * len(names)
+    elif isinstance(nodes, Mapping):
         if not weighted:
             raise TypeError("this router takes node names only, not a mapping of weights")
         names = tuple(nodes.keys())
@@ -203,7 +225,7 @@ def parse_nodes(
     else:
         raise TypeError(f"nodes must be {hint}, got {type(nodes).__name__}")
     if not names and not allow_empty:
-        raise ValueError("no nodes: give at least one")
+        raise ValueError("no nodes: give at least one (only routers, which can add nodes later, start empty)")
     if len(names) > MAX_NODES:
         raise ValueError(f"at most 2**31 - 1 nodes, got {len(names)}")
     seen: dict[str, Any] = {}

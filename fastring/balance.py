@@ -222,6 +222,9 @@ class Balancer(Generic[N]):
     before the next choice after any change to ``_up`` or the table.
     """
 
+    #: Can gain nodes after construction (then it may start empty): see ``_params``.
+    _grows = False
+
     def __init__(
         self,
         nodes: Mapping[N, float] | Iterable[N],
@@ -230,7 +233,7 @@ class Balancer(Generic[N]):
         fail_timeout: float = 10.0,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        names, weights = parse_nodes(nodes, allow_empty=False)
+        names, weights = parse_nodes(nodes, allow_empty=self._grows)
         self._health = _PassiveHealth(*check_health_params(max_fails, fail_timeout))
         self._clock = check_clock(clock)
         self._lock = threading.Lock()
@@ -306,6 +309,8 @@ class Balancer(Generic[N]):
 
     def _no_node(self) -> None:
         current = sum(not h.gone for h in self._health.nodes)
+        if not current:
+            raise NoAvailableNode("no nodes: the router has none yet")
         raise NoAvailableNode(f"all {current} nodes are down")
 
     # -- public -------------------------------------------------------------------
@@ -749,6 +754,8 @@ class ConsistentBalancer(Balancer[N]):
     ...     node == ring.replicas("user:42", 2)[1]
     True
     """
+
+    _grows = True  # follows its router's nodes
 
     def __init__(self, router: Any, load_factor: float | None = 1.25, **kwargs: Any) -> None:
         for attribute in ("nodes", "lookup", "replicas"):

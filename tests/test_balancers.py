@@ -272,7 +272,7 @@ def test_bad_health_arguments(kwargs):
         ({"a": "1"}, TypeError),
         ([["unhashable"]], TypeError),
         ("ab", TypeError),
-        (3, TypeError),
+        (-3, ValueError),  # a count n is the nodes 0 .. n-1
     ],
 )
 def test_bad_nodes(nodes, error):

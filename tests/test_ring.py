@@ -559,7 +559,7 @@ def test_empty_ring(twin):
         ({"nodes": {"a": 10**90}, "compat": "uhashring"}, ValueError, "points"),
         ({"nodes": {"a": 0}, "compat": "uhashring"}, ValueError, "positive"),
         ({"nodes": "abc"}, TypeError, "single str"),
-        ({"nodes": 5}, TypeError, "iterable"),
+        ({"nodes": -5}, ValueError, "node count"),  # a count n is the nodes 0 .. n-1
         ({"nodes": [["unhashable"]]}, TypeError, "hashable"),
         ({"nodes": ["\ud800"]}, ValueError, "UTF-8"),
         ({"nodes": ["a"], "compat": "memcached"}, ValueError, "unknown compat"),

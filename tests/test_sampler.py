@@ -302,7 +302,7 @@ def test_numpy_inputs(twin):
         (np.array(["a"]), TypeError, "dtype"),
         (np.array([True, False]), TypeError, "dtype"),
         ("abc", TypeError, "sequence"),
-        (5, TypeError, "sequence"),
+        (-1, ValueError, "node count"),  # a count n is the nodes 0 .. n-1 (test_consistency)
     ],
 )
 def test_bad_weights(twin, weights, error, match):

@@ -237,7 +237,7 @@ def test_reset_and_repr(twin):
         ({"a": True}, TypeError),
         (["a", "a"], ValueError),
         ({"a": 2**62}, ValueError),
-        (5, TypeError),
+        (-5, ValueError),  # a count n is the nodes 0 .. n-1
         ("ab", TypeError),
     ],
 )

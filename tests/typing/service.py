@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fastring import (
-    ConsistentBalancer, HashRing, Maglev, MementoRouter, PeakEWMA, RoundRobin, SmoothWeightedRoundRobin,
+    ConsistentBalancer, HashRing, Maglev, MementoRouter, Node, PeakEWMA, RoundRobin, SmoothWeightedRoundRobin,
     WeightedSampler, hash_keys,
 )
 from fastring.balance import Lease
@@ -49,6 +49,10 @@ def main() -> None:
     sticky = ConsistentBalancer[str](ring)
     with sticky.acquire("user:1") as host:
         assert_type(host, str)
+
+    shards = HashRing([Node("cache1", Backend("10.0.0.1", 6379)), Node("cache2", Backend("10.0.0.2", 6379))])
+    assert_type(shards.lookup("user:1"), Node[Backend])
+    assert_type(shards.lookup("user:1").value.port, int)
 
     counts: dict[str, int] = {"a": 3, "b": 1}
     WeightedSampler(counts).sample(10)
