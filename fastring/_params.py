@@ -111,6 +111,8 @@ def check_weight(name: Any, weight: Any, *, integer: bool = False) -> int | floa
     Integers stay ints (exact arithmetic downstream), other reals become floats; with
     ``integer`` a float with an integral value is accepted as that int.
     """
+    if type(weight) is int and 1 <= weight <= WEIGHT_MAX:  # the common case, without the ABC checks
+        return weight
     if not is_real(weight):
         raise TypeError(f"weight of node {name!r} must be a real number, got {type(weight).__name__}")
     if integer:
