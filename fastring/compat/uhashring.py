@@ -95,6 +95,22 @@ class HashRing:
         ``weight_fn(**conf)`` gives each node's weight.
 
     Other keyword arguments are ignored, as uhashring ignores them.
+
+    Examples
+    --------
+    >>> from fastring.compat.uhashring import HashRing
+    >>> ring = HashRing({
+    ...     "cache1": {"port": 6379, "instance": "client-1"},
+    ...     "cache2": {"port": 6380, "instance": "client-2", "weight": 2},
+    ... })
+    >>> ring.get_node("user:42"), ring["user:42"], ring.get_node_port("user:42")
+    ('cache1', 'client-1', 6379)
+    >>> [conf["nodename"] for conf in ring.range("user:42")]
+    ['cache1', 'cache2']
+    >>> import uhashring
+    >>> theirs = uhashring.HashRing(dict(ring.conf))
+    >>> all(ring.get_node(k) == theirs.get_node(k) for k in range(1000))
+    True
     """
 
     def __init__(self, nodes: Any = [], **kwargs: Any) -> None:  # noqa: B006 - uhashring's signature
