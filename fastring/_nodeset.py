@@ -1,4 +1,4 @@
-"""The container protocol of every router: ``nodes``, ``len``, ``in`` and iteration.
+"""The container protocol of every router: ``nodes``, ``len``, ``in``, iteration, ``==``.
 
 A router keeps an immutable state with ``names`` (a tuple, node ``i`` is ``names[i]``)
 and ``where`` (a dict name -> index) in ``self._state``; a change replaces the state,
@@ -101,3 +101,16 @@ class NodeSet(Generic[N]):
 
     def __iter__(self) -> Iterator[N]:
         return iter(self._state.names)
+
+    def _params(self) -> dict:
+        """What the router is: nodes (in index order), weights and parameters."""
+        raise NotImplementedError  # pragma: no cover - each router says
+
+    def __eq__(self, other: object) -> bool:
+        """Routers are equal when they are the same kind with the same nodes (in index
+        order), weights and parameters: then every lookup agrees."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return bool(self._params() == other._params())
+
+    __hash__ = None  # type: ignore[assignment]  # equal routers can change: not hashable

@@ -447,12 +447,9 @@ def _points_check(names, labels, config, weights, targets, per_vnode, pos, lo, o
         if lo is None:
             if np.any(b < a):
                 return False
-            tie = b == a
-        else:
-            la, lb = lo[:-1], lo[1:]
-            if np.any((b < a) | ((b == a) & (lb < la))):
-                return False
-            tie = (b == a) & (lb == la)
+        elif np.any((b < a) | ((b == a) & (lo[1:] < lo[:-1]))):
+            return False
+        tie = ~_live_mask(pos, lo)[1:]  # point k + 1 at the same position as point k
         for k in np.flatnonzero(tie).tolist():
             left = (_rank_key(config, labels, int(owner[k])), int(vnode[k]))
             right = (_rank_key(config, labels, int(owner[k + 1])), int(vnode[k + 1]))

@@ -244,13 +244,17 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         config = Config(mode, compat, _check_vnodes(vnodes, mode), name, algo, keybits)
         self._setup(config, *parse_nodes(nodes, integer=compat is not None))
 
-    def _setup(self, config: Config, names: tuple, weights: list) -> None:
+    def _setup(self, config: Config, names: tuple, weights: list, points: Any = None) -> None:
+        """Set the ring up: its points built, or taken from a pickle (checked)."""
         weights = tuple(weights)
         _check_point_counts(names, weights, target_counts(weights, config), config)
         labels = tuple(node_label(name) for name in names)
         self._config = config
         self._lock = threading.Lock()
-        self._state = rebuild(None, names, weights, labels, config, None)
+        if points is None:
+            self._state = rebuild(None, names, weights, labels, config, None)
+        else:
+            self._state = restore(names, weights, labels, config, points)
 
     # ------------------------------------------------------------------ properties
 
@@ -486,15 +490,6 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             "compat": config.compat,
         }
 
-    def __eq__(self, other: object) -> bool:
-        """Rings are equal when they have the same nodes in the same order, with the
-        same weights, vnodes, algorithm and compat (then every lookup agrees)."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return self._params() == other._params()
-
-    __hash__ = None  # type: ignore[assignment]  # equal rings can change: not hashable
-
     def __getstate__(self) -> dict:
         # Python values and NumPy arrays only, so a pickle loads with either twin. The
         # points travel too: loading checks them instead of sorting them again.
@@ -510,15 +505,8 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         )
         config = fresh._config
         names, weights = parse_node_pairs(data["nodes"], integer=config.compat is not None)
-        if version == 1:  # nodes only: build the points
-            self._setup(config, names, weights)
-            return
-        weights = tuple(weights)
-        _check_point_counts(names, weights, target_counts(weights, config), config)
-        labels = tuple(node_label(name) for name in names)
-        self._config = config
-        self._lock = threading.Lock()
-        self._state = restore(names, weights, labels, config, data["points"])
+        # Version 1 holds the nodes only: their points are built.
+        self._setup(config, names, weights, None if version == 1 else data["points"])
 
     # ------------------------------------------------------------------ bounded loads
 

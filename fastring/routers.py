@@ -287,15 +287,8 @@ class _Router(NodeSet[N]):
         """The key hash (one of :data:`fastring.ALGORITHMS`)."""
         return self._algorithm
 
-    def __eq__(self, other: object) -> bool:
-        """Routers are equal when they are the same kind with the same nodes (in index
-        order), weights and parameters, that is the same pickled state: every lookup
-        then agrees."""
-        if type(other) is not type(self):
-            return NotImplemented
-        return self.__getstate__() == other.__getstate__()
-
-    __hash__ = None  # type: ignore[assignment]  # equal routers can change: not hashable
+    def _params(self) -> dict:
+        return self.__getstate__()  # Python values only: nodes, weights, parameters
 
     def copy(self):
         """An independent copy (same lookups)."""

@@ -87,35 +87,26 @@ def test_balancers_pickle_their_configuration_and_start_fresh(twin):
         held.release()
 
 
-def test_round_robin_copy_rotates_as_a_new_one():
+def picks(lb, n):
+    """The next ``n`` nodes ``lb`` leases, each released at once."""
+    out = []
+    for _ in range(n):
+        with lb.acquire() as node:
+            out.append(node)
+    return out
+
+
+def test_round_robin_copy_rotates_as_a_new_one(twin):
     lb = RoundRobin({"a": 5, "b": 1, "c": 1})
-    for _ in range(3):
-        lb.acquire().release()
+    picks(lb, 3)
     copy = pickle.loads(pickle.dumps(lb))
-    fresh = RoundRobin({"a": 5, "b": 1, "c": 1})
-
-    def picks(b):
-        out = []
-        for _ in range(14):
-            with b.acquire() as node:
-                out.append(node)
-        return out
-
-    assert picks(copy) == picks(fresh)
+    assert picks(copy, 14) == picks(RoundRobin({"a": 5, "b": 1, "c": 1}), 14)
 
 
 def test_seeded_random_balancer_copy_continues_the_stream(twin):
     lb = RandomChoice(NODES, rng=11)
     copy = pickle.loads(pickle.dumps(lb))
-
-    def picks(b):
-        out = []
-        for _ in range(50):
-            with b.acquire() as node:
-                out.append(node)
-        return out
-
-    assert picks(copy) == picks(lb)
+    assert picks(copy, 50) == picks(lb, 50)
     unseeded = pickle.loads(pickle.dumps(RandomChoice(NODES)))
     assert unseeded._bits.pickled is None  # draws its own stream, not a replay
 

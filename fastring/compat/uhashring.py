@@ -402,12 +402,7 @@ class HashRing:
             # The compiled walk meets the nodes in the same order as the list walk.
             reachable = native._state.reachable
             want = reachable if not size else min(size, reachable)
-            if want:
-                names = native.replicas(key, want)
-            else:
-                self.hashi(key)  # uhashring hashes the key even on an empty ring
-                names = ()
-            for name in names:
+            for name in native.replicas(key, want) if want else ():
                 yield self._nodes[name]
             return
         yield from self._walk(key, size, unique)
