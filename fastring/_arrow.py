@@ -127,7 +127,8 @@ def _buffer(array: ArrowArray, k: int, fmt: str) -> int | None:
             f"malformed Arrow array: format {fmt!r} needs buffer {k}, but the producer declared "
             f"{array.n_buffers} buffer(s)"
         )
-    return array.buffers[k]
+    address: int | None = array.buffers[k]
+    return address
 
 
 def _check_shape(array: ArrowArray) -> None:
@@ -238,8 +239,8 @@ def _import_array(schema: ArrowSchema, array: ArrowArray, owner: Any, base: int)
         sizes = _view(_buffer(array, array.n_buffers - 1, fmt), np.int64, n_data, owner).copy()
         if (sizes < 0).any():
             raise ValueError("malformed Arrow array: a negative variadic buffer size")
-        data = [_view(_buffer(array, 2 + k, fmt), np.uint8, int(sizes[k]), owner) for k in range(n_data)]
-        return ViewKeys(np.ascontiguousarray(views), data)
+        buffers = [_view(_buffer(array, 2 + k, fmt), np.uint8, int(sizes[k]), owner) for k in range(n_data)]
+        return ViewKeys(np.ascontiguousarray(views), buffers)
     raise AssertionError(f"unhandled Arrow format {fmt!r}")  # pragma: no cover
 
 
@@ -277,7 +278,7 @@ def _import_dictionary(schema: ArrowSchema, array: ArrowArray, owner: Any, base:
     return DictKeys(dictionary, indices)
 
 
-def flat_batch(exported: tuple) -> KeyBatch | None:
+def flat_batch(exported: tuple[Any, ...]) -> KeyBatch | None:
     """The key batch of an ``__arrow_c_array__`` export (schema and array capsules) of a
     flat column (strings, binary, 64-bit integers; no nulls, dictionary or metadata),
     read by the compiled twin without ctypes; None for anything else (and on the
@@ -285,7 +286,7 @@ def flat_batch(exported: tuple) -> KeyBatch | None:
     return _hashing.arrow_flat(*exported)
 
 
-def from_arrow(obj: Any, exported: tuple | None = None) -> KeyBatch:
+def from_arrow(obj: Any, exported: tuple[Any, ...] | None = None) -> KeyBatch:
     """Import ``obj`` through ``__arrow_c_array__`` or ``__arrow_c_stream__``.
 
     ``exported``: ``obj``'s array export, already offered to :func:`flat_batch`."""
@@ -303,8 +304,8 @@ def from_arrow(obj: Any, exported: tuple | None = None) -> KeyBatch:
         return ChunkedKeys([_import_array(schema, array, owner, 0)])
     stream_capsule = obj.__arrow_c_stream__()
     stream = ArrowArrayStream.from_address(_capsule_get_pointer(stream_capsule, b"arrow_array_stream"))
-    schema = _OwnedSchema()
-    if stream.get_schema(ctypes.byref(stream), ctypes.byref(schema.struct)) != 0:
+    owned_schema = _OwnedSchema()
+    if stream.get_schema(ctypes.byref(stream), ctypes.byref(owned_schema.struct)) != 0:
         raise ValueError(f"Arrow stream error: {_last_error(stream)}")
     chunks: list[KeyBatch] = []
     base = 0
@@ -314,7 +315,7 @@ def from_arrow(obj: Any, exported: tuple | None = None) -> KeyBatch:
             raise ValueError(f"Arrow stream error: {_last_error(stream)}")
         if not chunk.struct.release:  # end of stream
             break
-        chunks.append(_import_array(schema.struct, chunk.struct, (chunk, stream_capsule), base))
+        chunks.append(_import_array(owned_schema.struct, chunk.struct, (chunk, stream_capsule), base))
         base += chunk.struct.length
     return ChunkedKeys(chunks)
 

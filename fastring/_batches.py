@@ -9,7 +9,7 @@ list of batches. ``fastring._keys`` and ``fastring._arrow`` make them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -45,7 +45,7 @@ class ViewKeys:
     """Arrow string_view/binary_view keys: 16-byte views plus the data buffers."""
 
     views: np.ndarray  # uint8, 16 bytes per key
-    buffers: list  # 1-d uint8 arrays the long views point into
+    buffers: list[Any]  # 1-d uint8 arrays the long views point into
 
     def __len__(self) -> int:
         return len(self.views) // 16
@@ -66,7 +66,7 @@ class FixedKeys:
 class ObjectKeys:
     """Python objects, converted one by one by the kernels (fast paths + key_bytes)."""
 
-    items: list | np.ndarray  # a list, or a 1-d C-contiguous object array
+    items: list[Any] | np.ndarray  # a list, or a 1-d C-contiguous object array
 
     def __len__(self) -> int:
         return len(self.items)
@@ -87,7 +87,7 @@ class DictKeys:
 class ChunkedKeys:
     """Consecutive chunks (Arrow chunked arrays and streams)."""
 
-    chunks: list
+    chunks: list[Any]
 
     def __len__(self) -> int:
         return sum(len(c) for c in self.chunks)

@@ -41,7 +41,7 @@ def _best_time(run: Callable[[], Any], repeats: int) -> float:
     return best
 
 
-def _changed(make: Callable[[list[str]], Any], names: list[str], *, remove: str | None = None, add: str | None = None):
+def _changed(make: Callable[[list[str]], Any], names: list[str], *, remove: str | None = None, add: str | None = None) -> Any:
     """The router after one change, made the way its users would make it: with its
     own ``remove``/``add`` where they can (Memento must remember what it lost), else
     by building it anew from the changed names (Jump, which removes only its last
@@ -53,13 +53,14 @@ def _changed(make: Callable[[list[str]], Any], names: list[str], *, remove: str 
             return router
         except ValueError:
             return make([n for n in names if n != remove])
+    assert add is not None
     if hasattr(router, "add"):
         router.add(add)
         return router
     return make([*names, add])
 
 
-def compare_routers(num_nodes: int, num_keys: int, *, seed: int = 0, repeats: int = 3, progress=None) -> list[dict]:
+def compare_routers(num_nodes: int, num_keys: int, *, seed: int = 0, repeats: int = 3, progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Run every router on the same sample keys; one dict of measurements each."""
     if num_nodes < 2:
         raise ValueError("compare needs at least 2 nodes (one is removed)")
@@ -102,7 +103,7 @@ def compare_routers(num_nodes: int, num_keys: int, *, seed: int = 0, repeats: in
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
+def format_table(rows: list[dict[str, Any]]) -> str:
     header = (
         f"{'router':<12} {'ns/key':>8} {'peak/mean':>9} {'std/mean':>8} "
         f"{'moved -1 (ideal)':>17} {'moved +1 (ideal)':>17} {'build ms':>9} {'memory KiB':>10}"
@@ -169,9 +170,10 @@ def add_router_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_route(args: argparse.Namespace) -> int:
     router = make_router(args.router, read_nodes(args.nodes, args.nodes_file), args.compat)
     written = 0
-    for first, keys in read_key_lines(args.file):
+    for first, lines in read_key_lines(args.file):
+        keys: list[bytes] | list[str] = lines
         if args.compat:
-            keys = [k.decode("utf-8", "surrogateescape") for k in keys]  # uhashring hashes str(key)
+            keys = [k.decode("utf-8", "surrogateescape") for k in lines]  # uhashring hashes str(key)
         try:
             indices = router.lookup_many(keys).tolist()
         except (TypeError, ValueError, OverflowError) as exc:
@@ -184,7 +186,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands) -> None:
+def register(commands: Any) -> None:
     compare = commands.add_parser("compare", help="run every router on the same keys and compare them")
     compare.add_argument("--nodes", type=int_in(2, 10**7), default=100, help="number of nodes (default 100)")
     compare.add_argument("--keys", type=int_in(1, 10**9), default=200_000, help="number of sample keys (default 200000)")

@@ -70,7 +70,7 @@ class Result:
     end: float  # time of the last completion
     slow_time: float  # when the slowdown started (inf: never)
     concurrency: int
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def throughput(self) -> float:
@@ -78,7 +78,7 @@ class Result:
 
     @property
     def utilization(self) -> np.ndarray:
-        return self.busy / (self.concurrency * (self.end - self.arrival[0]))
+        return np.asarray(self.busy / (self.concurrency * (self.end - self.arrival[0])))
 
     @property
     def share(self) -> np.ndarray:
@@ -146,7 +146,7 @@ def simulate(scenario: Scenario, balancer: str) -> Result:
     key_names = [f"user:{k}" for k in range(scenario.keys)]
 
     free = [scenario.concurrency] * n_servers
-    queues: list[deque] = [deque() for _ in range(n_servers)]
+    queues: list[deque[Any]] = [deque() for _ in range(n_servers)]
     busy = np.zeros(n_servers)
     done = np.empty(scenario.requests)
     server_of = np.empty(scenario.requests, dtype=np.int64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 class CommandError(Exception):
@@ -69,7 +69,7 @@ def read_nodes(nodes: str | None, nodes_file: str | None) -> list[str]:
         where = "--nodes"
     if not names:
         raise CommandError(f"{where} needs at least one node name, e.g. --nodes a,b,c")
-    seen: set = set()
+    seen: set[str] = set()
     for name in names:
         if name in seen:
             raise CommandError(f"{where} names node {name!r} twice")
@@ -91,7 +91,7 @@ def sample_keys(n: int, seed: int = 0) -> list[str]:
     return [f"user:{i}" for i in np.random.default_rng(seed).permutation(n).tolist()]
 
 
-def int_in(minimum: int, maximum: int | None = None):
+def int_in(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
     """An argparse type: an int in ``[minimum, maximum]``."""
 
     def parse(text: str) -> int:
@@ -107,7 +107,7 @@ def int_in(minimum: int, maximum: int | None = None):
     return parse
 
 
-def real_in(minimum: float, maximum: float):
+def real_in(minimum: float, maximum: float) -> Callable[[str], float]:
     """An argparse type: a number in ``[minimum, maximum]`` (NaN refused)."""
 
     def parse(text: str) -> float:

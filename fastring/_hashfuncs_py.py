@@ -27,8 +27,10 @@ from __future__ import annotations
 import hashlib
 import struct
 import zlib
+from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = [
     "ALGORITHM_TABLE",
@@ -95,7 +97,7 @@ _u32_at = struct.Struct("<I").unpack_from
 _u64_at = struct.Struct("<Q").unpack_from
 
 
-def _u64_lanes(data, count, offset=0):
+def _u64_lanes(data: bytes, count: int, offset: int = 0) -> tuple[int, ...]:
     """``count`` little-endian uint64 values read from ``data`` at ``offset``."""
     return struct.unpack_from("<%dQ" % count, data, offset)
 
@@ -111,14 +113,14 @@ _P64_4 = 0x85EBCA77C2B2AE63
 _P64_5 = 0x27D4EB2F165667C5
 
 
-def _xxh64_round(acc, lane):
+def _xxh64_round(acc: int, lane: int) -> int:
     """Step 2 ``round(accN, laneN)``: (acc + lane * P2) <<< 31, times P1."""
     acc = (acc + lane * _P64_2) & _M64
     acc = ((acc << 31) | (acc >> 33)) & _M64
     return (acc * _P64_1) & _M64
 
 
-def _xxh64_stripes(data, n, seed):
+def _xxh64_stripes(data: bytes, n: int, seed: int) -> int:
     """Steps 1-3 for inputs of 32 bytes or more: the converged accumulator."""
     # Step 1. Initialize internal accumulators.
     v1 = (seed + _P64_1 + _P64_2) & _M64
@@ -149,7 +151,7 @@ def _xxh64_stripes(data, n, seed):
 _XXH64_BYTE = [(b * _P64_5) & _M64 for b in range(256)]
 
 
-def xxh64(data, seed):
+def xxh64(data: bytes, seed: int) -> int:
     """XXH64 of ``data`` (bytes) with a 64-bit ``seed``; == ``xxhash.xxh64_intdigest``."""
     # Hot path for short keys: a value is masked only where its high bits would
     # leak into the result (before a right shift or a comparison); a rotation
@@ -212,11 +214,11 @@ _SECRET_LEN = 192
 assert len(_DEFAULT_SECRET) == _SECRET_LEN
 
 # Secret words of the short paths, folded once (the default secret is fixed).
-_S_EMPTY = _u64_at(_DEFAULT_SECRET, 56)[0] ^ _u64_at(_DEFAULT_SECRET, 64)[0]
-_S_1TO3 = _u32_at(_DEFAULT_SECRET, 0)[0] ^ _u32_at(_DEFAULT_SECRET, 4)[0]
-_S_4TO8 = _u64_at(_DEFAULT_SECRET, 8)[0] ^ _u64_at(_DEFAULT_SECRET, 16)[0]
-_S_9TO16_LO = _u64_at(_DEFAULT_SECRET, 24)[0] ^ _u64_at(_DEFAULT_SECRET, 32)[0]
-_S_9TO16_HI = _u64_at(_DEFAULT_SECRET, 40)[0] ^ _u64_at(_DEFAULT_SECRET, 48)[0]
+_S_EMPTY: int = _u64_at(_DEFAULT_SECRET, 56)[0] ^ _u64_at(_DEFAULT_SECRET, 64)[0]
+_S_1TO3: int = _u32_at(_DEFAULT_SECRET, 0)[0] ^ _u32_at(_DEFAULT_SECRET, 4)[0]
+_S_4TO8: int = _u64_at(_DEFAULT_SECRET, 8)[0] ^ _u64_at(_DEFAULT_SECRET, 16)[0]
+_S_9TO16_LO: int = _u64_at(_DEFAULT_SECRET, 24)[0] ^ _u64_at(_DEFAULT_SECRET, 32)[0]
+_S_9TO16_HI: int = _u64_at(_DEFAULT_SECRET, 40)[0] ^ _u64_at(_DEFAULT_SECRET, 48)[0]
 
 # The medium paths read the secret as 16-byte pairs at these byte offsets:
 # 17-128 at i*16 (i < 8); 129-240 at i*16 (i < 8), then (i-8)*16 + 3, then 119.
@@ -226,7 +228,7 @@ _S_PAIRS = {
 }
 
 
-def _avalanche_xxh64(x):
+def _avalanche_xxh64(x: int) -> int:
     """``avalanche_XXH64(x)``: the XXH64 final mix."""
     x ^= x >> 33
     x = (x * _P64_2) & _M64
@@ -235,36 +237,36 @@ def _avalanche_xxh64(x):
     return x ^ (x >> 32)
 
 
-def _avalanche(x):
+def _avalanche(x: int) -> int:
     """``avalanche(x)``: the XXH3 final mix."""
     x ^= x >> 37
     x = (x * _PRIME_MX1) & _M64
     return x ^ (x >> 32)
 
 
-def _mul128_fold64(a, b):
+def _mul128_fold64(a: int, b: int) -> int:
     """Full 64x64 -> 128-bit product, lower half xor higher half."""
     m = a * b
     return (m ^ (m >> 64)) & _M64
 
 
-def _xxh3_empty(seed):
+def _xxh3_empty(seed: int) -> int:
     """Small inputs, "Empty input"."""
     return _avalanche_xxh64(seed ^ _S_EMPTY)
 
 
-def _xxh3_1to3(data, n, seed):
+def _xxh3_1to3(data: bytes, n: int, seed: int) -> int:
     """Small inputs, "1-3 bytes of input"."""
     combined = data[n - 1] | (n << 8) | (data[0] << 16) | (data[n >> 1] << 24)
     return _avalanche_xxh64(((_S_1TO3 + seed) & _M64) ^ combined)
 
 
-def _xxh3_4to8(data, n, seed):
+def _xxh3_4to8(data: bytes, n: int, seed: int) -> int:
     """Small inputs, "4-8 bytes of input"."""
     lo32 = seed & _M32
     bswap = int.from_bytes(lo32.to_bytes(4, "little"), "big")
     seed ^= bswap << 32  # modifiedSeed
-    combined = _u32_at(data, n - 4)[0] | (_u32_at(data, 0)[0] << 32)
+    combined: int = _u32_at(data, n - 4)[0] | (_u32_at(data, 0)[0] << 32)
     x = ((_S_4TO8 - seed) & _M64) ^ combined
     x ^= (((x << 49) | (x >> 15)) ^ ((x << 24) | (x >> 40))) & _M64
     x = (x * _PRIME_MX2) & _M64
@@ -273,7 +275,7 @@ def _xxh3_4to8(data, n, seed):
     return x ^ (x >> 28)
 
 
-def _xxh3_9to16(data, n, seed):
+def _xxh3_9to16(data: bytes, n: int, seed: int) -> int:
     """Small inputs, "9-16 bytes of input"."""
     lo = ((_S_9TO16_LO + seed) & _M64) ^ _u64_at(data, 0)[0]
     hi = ((_S_9TO16_HI - seed) & _M64) ^ _u64_at(data, n - 8)[0]
@@ -282,14 +284,14 @@ def _xxh3_9to16(data, n, seed):
     return _avalanche((n + lo_swapped + hi + ((m ^ (m >> 64)) & _M64)) & _M64)
 
 
-def _mix_step(data, offset, secret_offset, seed):
+def _mix_step(data: bytes, offset: int, secret_offset: int, seed: int) -> int:
     """Medium inputs, "Mixing operation" ``mixStep`` on the default secret."""
     d0, d1 = _u64_lanes(data, 2, offset)
     s0, s1 = _S_PAIRS[secret_offset]
     return _mul128_fold64(d0 ^ ((s0 + seed) & _M64), d1 ^ ((s1 - seed) & _M64))
 
 
-def _xxh3_17to128(data, n, seed):
+def _xxh3_17to128(data: bytes, n: int, seed: int) -> int:
     """Medium inputs, "17-128 bytes of input" then "Finalization"."""
     acc = (n * _P64_1) & _M64
     for i in range(((n - 1) >> 5), -1, -1):
@@ -298,7 +300,7 @@ def _xxh3_17to128(data, n, seed):
     return _avalanche(acc & _M64)
 
 
-def _xxh3_129to240(data, n, seed):
+def _xxh3_129to240(data: bytes, n: int, seed: int) -> int:
     """Medium inputs, "129-240 bytes of input" then "Finalization"."""
     acc = (n * _P64_1) & _M64
     for i in range(8):
@@ -310,7 +312,7 @@ def _xxh3_129to240(data, n, seed):
     return _avalanche(acc & _M64)
 
 
-def _xxh3_derive_secret(seed):
+def _xxh3_derive_secret(seed: int) -> bytes:
     """Section "Seed and Secret", ``deriveSecret(seed)``: the secret for > 240 bytes."""
     words = list(_u64_lanes(_DEFAULT_SECRET, _SECRET_LEN // 8))
     for i in range(0, len(words), 2):
@@ -319,7 +321,7 @@ def _xxh3_derive_secret(seed):
     return struct.pack("<%dQ" % len(words), *words)
 
 
-def _xxh3_long(data, n, secret):
+def _xxh3_long(data: bytes, n: int, secret: bytes) -> int:
     """Large inputs (> 240 bytes), steps 1-4, 64-bit result."""
     # Step 1. Initialize internal accumulators.
     acc = [_P32_3, _P64_1, _P64_2, _P64_3, _P64_4, _P32_2, _P64_5, _P32_1]
@@ -329,7 +331,7 @@ def _xxh3_long(data, n, secret):
     sec = _u64_lanes(secret, _SECRET_LEN // 8)
     scramble = sec[-8:]  # the last 64 bytes of the secret
 
-    def accumulate(lanes, sw):
+    def accumulate(lanes: Sequence[int], sw: Sequence[int]) -> None:
         # Step 2-1 ``accumulate``; sums are reduced modulo 2**64 by the caller.
         for i in range(8):
             lane = lanes[i]
@@ -362,7 +364,7 @@ def _xxh3_long(data, n, secret):
     return _avalanche(result & _M64)
 
 
-def xxh3_64(data, seed):
+def xxh3_64(data: bytes, seed: int) -> int:
     """XXH3-64 of ``data`` with a 64-bit ``seed``; == ``xxhash.xxh3_64_intdigest``."""
     n = len(data)
     seed &= _M64
@@ -395,20 +397,20 @@ _FMIX64_C1 = 0xFF51AFD7ED558CCD
 _FMIX64_C2 = 0xC4CEB9FE1A85EC53
 
 
-def _mm3_32_k(k):
+def _mm3_32_k(k: int) -> int:
     k = (k * _MM32_C1) & _M32
     k = ((k << 15) | (k >> 17)) & _M32
     return (k * _MM32_C2) & _M32
 
 
-def _mm3_32_block(h, k):
+def _mm3_32_block(h: int, k: int) -> int:
     """One MurmurHash3_x86_32 body step: mix the 4-byte block ``k`` into ``h``."""
     h ^= _mm3_32_k(k)
     h = ((h << 13) | (h >> 19)) & _M32
     return (h * 5 + 0xE6546B64) & _M32
 
 
-def _fmix32(h):
+def _fmix32(h: int) -> int:
     h ^= h >> 16
     h = (h * 0x85EBCA6B) & _M32
     h ^= h >> 13
@@ -416,7 +418,7 @@ def _fmix32(h):
     return h ^ (h >> 16)
 
 
-def murmur3_32(data, seed):
+def murmur3_32(data: bytes, seed: int) -> int:
     """MurmurHash3_x86_32, unsigned; == ``mmh3.hash(data, seed, signed=False)``."""
     n = len(data)
     h = seed & _M32
@@ -429,7 +431,7 @@ def murmur3_32(data, seed):
     return _fmix32(h ^ (n & _M32))
 
 
-def _fmix64(k):
+def _fmix64(k: int) -> int:
     """MurmurHash3 ``fmix64``."""
     k ^= k >> 33
     k = (k * _FMIX64_C1) & _M64
@@ -438,11 +440,11 @@ def _fmix64(k):
     return k ^ (k >> 33)
 
 
-def _little(tail):
+def _little(tail: bytes) -> int:
     return int.from_bytes(tail, "little")
 
 
-def _signed_bytes(tail):
+def _signed_bytes(tail: bytes) -> int:
     """Cassandra's tail word: each byte sign-extended to a long, shifted, xor-ed in."""
     word = 0
     for j, b in enumerate(tail):
@@ -450,7 +452,7 @@ def _signed_bytes(tail):
     return word
 
 
-def murmur3_64(data, seed):
+def murmur3_64(data: bytes, seed: int) -> int:
     """First 64 bits (h1) of MurmurHash3_x64_128 with a 32-bit ``seed``.
 
     Equals ``int.from_bytes(mmh3.hash_bytes(data, seed)[:8], "little")``.
@@ -458,7 +460,7 @@ def murmur3_64(data, seed):
     return _murmur3_x64_h1(data, seed & _M32, _little)
 
 
-def _murmur3_x64_h1(data, seed, tail_word):
+def _murmur3_x64_h1(data: bytes, seed: int, tail_word: Callable[[bytes], int]) -> int:
     n = len(data)
     h1 = h2 = seed
     # body: 16-byte blocks (k1, k2)
@@ -503,7 +505,7 @@ _FNV64_OFFSET = 0xCBF29CE484222325
 _FNV64_PRIME = 0x100000001B3
 
 
-def fnv1a_64(data):
+def fnv1a_64(data: bytes) -> int:
     """FNV-1a, 64-bit: for each byte, xor it in, then multiply by the FNV prime."""
     h = _FNV64_OFFSET
     for b in data:
@@ -511,7 +513,7 @@ def fnv1a_64(data):
     return h
 
 
-def md5_32(data):
+def md5_32(data: bytes) -> int:
     """First 4 bytes of the MD5 digest, little-endian: the ketama key hash."""
     return int.from_bytes(hashlib.md5(data, usedforsecurity=False).digest()[:4], "little")
 
@@ -521,7 +523,7 @@ def md5_32(data):
 # ---------------------------------------------------------------------------
 
 
-def kafka_murmur2(data):
+def kafka_murmur2(data: bytes) -> int:
     """Kafka's ``Utils.murmur2`` (MurmurHash2, seed 0x9747b28c), as unsigned bits."""
     m = 0x5BD1E995
     n = len(data)
@@ -544,7 +546,7 @@ def kafka_murmur2(data):
     return h ^ (h >> 15)
 
 
-def _crc16_xmodem(data):
+def _crc16_xmodem(data: bytes) -> int:
     crc = 0
     for b in data:
         crc ^= b << 8
@@ -554,7 +556,7 @@ def _crc16_xmodem(data):
     return crc
 
 
-def redis_slot(data):
+def redis_slot(data: bytes) -> int:
     """Redis Cluster's ``keyHashSlot``: CRC16-XMODEM & 0x3FFF of the key or its hash tag."""
     start = data.find(b"{")
     if start >= 0:
@@ -564,7 +566,7 @@ def redis_slot(data):
     return _crc16_xmodem(data) & 0x3FFF
 
 
-def cassandra_token(data):
+def cassandra_token(data: bytes) -> int:
     """Murmur3Partitioner's token as uint64 bits (see the .pxd for the rules)."""
     if not data:
         return 1 << 63
@@ -572,7 +574,7 @@ def cassandra_token(data):
     return (1 << 63) - 1 if h == 1 << 63 else h
 
 
-def spark_murmur3(data, seed):
+def spark_murmur3(data: bytes, seed: int) -> int:
     """Spark's ``Murmur3_x86_32.hashUnsafeBytes``: tail bytes sign-extended, each mixed
     as a whole block."""
     h = seed & _M32
@@ -584,13 +586,13 @@ def spark_murmur3(data, seed):
     return _fmix32(h ^ (len(data) & _M32))
 
 
-def murmur3_utf16(data, seed):
+def murmur3_utf16(data: bytes, seed: int) -> int:
     """MurmurHash3_x86_32 of the UTF-16LE code units of the UTF-8 text ``data``
     (ill-formed UTF-8 decodes with U+FFFD replacements)."""
     return murmur3_32(data.decode("utf-8", "replace").encode("utf-16-le", "surrogatepass"), seed)
 
 
-def _sip_round(v0, v1, v2, v3):
+def _sip_round(v0: int, v1: int, v2: int, v3: int) -> tuple[int, int, int, int]:
     v0 = (v0 + v1) & _M64
     v1 = ((v1 << 13) | (v1 >> 51)) & _M64
     v1 ^= v0
@@ -608,8 +610,10 @@ def _sip_round(v0, v1, v2, v3):
     return v0, v1, v2, v3
 
 
-def siphash24(data, key):
+def siphash24(data: bytes, key: bytes) -> int:
     """SipHash-2-4 (Aumasson & Bernstein) of ``data`` with a 16-byte ``key``."""
+    k0: int
+    k1: int
     k0, k1 = struct.unpack("<QQ", key)
     v0 = k0 ^ 0x736F6D6570736575
     v1 = k1 ^ 0x646F72616E646F6D
@@ -629,7 +633,7 @@ def siphash24(data, key):
     return v0 ^ v1 ^ v2 ^ v3
 
 
-def one_at_a_time(data):
+def one_at_a_time(data: bytes) -> int:
     """libhashkit's Jenkins one-at-a-time, each byte read as a signed char."""
     h = 0
     for b in data:
@@ -645,7 +649,7 @@ def one_at_a_time(data):
 PANDAS_HASH_KEY = b"0123456789123456"
 
 
-def pandas_siphash(data):
+def pandas_siphash(data: bytes) -> int:
     """``pandas.util.hash_array`` of one string's bytes: SipHash-2-4 with pandas'
     default key, then pandas' finalizer (SplitMix64's)."""
     return mix64(siphash24(data, PANDAS_HASH_KEY))
@@ -660,7 +664,7 @@ def pandas_siphash(data):
 TEXT_ONLY = frozenset(range(KAFKA_MURMUR2, PANDAS_SIPHASH + 1))
 
 #: Algorithm id -> the hash of (bytes, seed).
-_SCALAR = {
+_SCALAR: dict[int, Callable[[bytes, int], int]] = {
     XXH64: xxh64,
     XXH3_64: xxh3_64,
     MURMUR3_32: murmur3_32,
@@ -699,7 +703,7 @@ def mix64(z: int) -> int:
     return z ^ (z >> 31)
 
 
-def mix64_array(z: np.ndarray) -> np.ndarray:
+def mix64_array(z: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """SplitMix64's finalizer on a uint64 array, in place; returns it."""
     z ^= z >> np.uint64(30)
     z *= _U_MIX1

@@ -8,10 +8,12 @@ NumPy ``uint64`` arrays, whose arithmetic wraps modulo 2**64 by itself.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 import struct
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ._hashfuncs_py import (
     _FMIX64_C1,
@@ -45,6 +47,9 @@ from ._hashfuncs_py import (
 from ._algorithms import resolve_algorithm
 from ._keycontract_py import at_position, key_bytes
 
+if TYPE_CHECKING:
+    from ._batches import KeyBatch
+
 __all__ = [
     "arrow_flat",
     "ALGORITHM_TABLE",
@@ -63,10 +68,10 @@ __all__ = [
 ]
 
 #: While use_twin("cython") runs with this twin live, the compiled twin answers instead.
-_twin = None
+_twin: Any = None
 
 
-def _delegate_to(module):
+def _delegate_to(module: Any) -> None:
     """Make this twin's public fast functions call ``module``'s (None: answer here)."""
     global _twin
     _twin = module
@@ -74,7 +79,7 @@ def _delegate_to(module):
 
 def hash_key(key: Any, algorithm: str = "xxh64", *, seed: int = 0) -> int:
     if _twin is not None:
-        return _twin.hash_key(key, algorithm, seed=seed)
+        return int(_twin.hash_key(key, algorithm, seed=seed))
     algo, _, seed = resolve_algorithm(algorithm, seed)
     return hash_bytes(key_bytes(key), algo, seed)
 
@@ -92,7 +97,7 @@ _OUT_DTYPE = {
 TEXT_ONLY_ALGORITHMS = tuple(sorted(TEXT_ONLY))
 
 
-def _scalar_for(algo):
+def _scalar_for(algo: int) -> Callable[[bytes, int], int]:
     """The scalar hash of algorithm id ``algo``, or ValueError."""
     try:
         return _SCALAR[algo]
@@ -100,13 +105,13 @@ def _scalar_for(algo):
         raise ValueError(f"unknown hash algorithm id: {algo!r}") from None
 
 
-def _check_seed(seed):
+def _check_seed(seed: int) -> None:
     # The compiled twin takes the seed as a C uint64_t.
     if not 0 <= seed <= _M64:
         raise OverflowError(f"seed must be in [0, 2**64), got {seed}")
 
 
-def hash_bytes(data, algo, seed):
+def hash_bytes(data: Any, algo: int, seed: int) -> int:
     """Hash one bytes-like ``data`` with algorithm id ``algo``; returns an int."""
     if type(data) is not bytes:
         data = bytes(data)
@@ -119,7 +124,7 @@ def hash_bytes(data, algo, seed):
     return fn(data, seed)
 
 
-def _check_out(out, n, algo):
+def _check_out(out: NDArray[Any], n: int, algo: int) -> None:
     """Validate ``out`` for ``n`` results of ``algo`` (as the compiled twin does)."""
     dtype = _OUT_DTYPE[algo]
     if not (
@@ -134,7 +139,7 @@ def _check_out(out, n, algo):
         raise ValueError(f"out has length {len(out)}, expected {n}")
 
 
-def _as_bytes(data):
+def _as_bytes(data: Any) -> bytes:
     """The bytes of a 1-D uint8 array (or other bytes-like ``data``)."""
     if isinstance(data, np.ndarray):
         if data.ndim != 1 or data.dtype != np.uint8:
@@ -143,7 +148,7 @@ def _as_bytes(data):
     return bytes(data)
 
 
-def _write(out, results):
+def _write(out: NDArray[Any], results: list[int]) -> None:
     """Write a list of Python ints into ``out`` in one step."""
     if results:
         out[:] = np.array(results, dtype=out.dtype)
@@ -165,7 +170,7 @@ _U32 = np.uint32
 _CHUNK = 1 << 14
 
 
-def _rotl(x, r, tmp):
+def _rotl(x: NDArray[Any], r: int, tmp: NDArray[Any]) -> None:
     """``x = x <<< r`` in place (rotate left; x is uint64 or uint32), ``tmp`` scratch."""
     t = x.dtype.type
     np.right_shift(x, t(x.itemsize * 8 - r), out=tmp)
@@ -173,13 +178,13 @@ def _rotl(x, r, tmp):
     x |= tmp
 
 
-def _xorshift(x, r, tmp):
+def _xorshift(x: NDArray[Any], r: int, tmp: NDArray[Any]) -> None:
     """``x ^= x >> r`` in place, ``tmp`` scratch."""
     np.right_shift(x, x.dtype.type(r), out=tmp)
     x ^= tmp
 
 
-def _xxh64_vec8(v, seed, out):
+def _xxh64_vec8(v: NDArray[np.uint64], seed: int, out: NDArray[Any]) -> None:
     """XXH64 of 8-byte inputs: steps 1 (short), 4, 5 (one 8-byte lane), 6."""
     tmp = np.empty_like(out)
     # Step 5, one lane: acc ^= round(0, lane) with acc = seed + PRIME64_5 + 8.
@@ -198,7 +203,7 @@ def _xxh64_vec8(v, seed, out):
     _xorshift(out, 32, tmp)
 
 
-def _xxh3_vec8(v, seed, out):
+def _xxh3_vec8(v: NDArray[np.uint64], seed: int, out: NDArray[Any]) -> None:
     """XXH3-64 of 8-byte inputs: the "4-8 bytes of input" path with length 8."""
     tmp = np.empty_like(out)
     tmp2 = np.empty_like(out)
@@ -225,7 +230,7 @@ def _xxh3_vec8(v, seed, out):
     _xorshift(out, 28, tmp)
 
 
-def _murmur3_32_vec8(v, seed, out):
+def _murmur3_32_vec8(v: NDArray[np.uint64], seed: int, out: NDArray[Any]) -> None:
     """MurmurHash3_x86_32 of 8-byte inputs: two 4-byte blocks, no tail."""
     lane = np.empty(len(v), _U64)
     k = np.empty_like(out)
@@ -251,7 +256,7 @@ def _murmur3_32_vec8(v, seed, out):
     _xorshift(out, 16, tmp)
 
 
-def _fmix64_vec(k, tmp):
+def _fmix64_vec(k: NDArray[np.uint64], tmp: NDArray[Any]) -> None:
     """MurmurHash3 ``fmix64`` in place."""
     _xorshift(k, 33, tmp)
     k *= _U64(_FMIX64_C1)
@@ -260,7 +265,7 @@ def _fmix64_vec(k, tmp):
     _xorshift(k, 33, tmp)
 
 
-def _murmur3_64_vec8(v, seed, out):
+def _murmur3_64_vec8(v: NDArray[np.uint64], seed: int, out: NDArray[Any]) -> None:
     """h1 of MurmurHash3_x64_128 of 8-byte inputs: no block, an 8-byte k1 tail."""
     tmp = np.empty_like(out)
     h2 = np.empty_like(out)
@@ -278,7 +283,7 @@ def _murmur3_64_vec8(v, seed, out):
     out += h2  # h1 += h2
 
 
-def _fnv1a_64_vec8(v, seed, out):
+def _fnv1a_64_vec8(v: NDArray[np.uint64], seed: int, out: NDArray[Any]) -> None:
     """FNV-1a 64 of 8-byte inputs, bytes taken least significant first."""
     tmp = np.empty_like(out)
     out.fill(_FNV64_OFFSET)
@@ -289,7 +294,7 @@ def _fnv1a_64_vec8(v, seed, out):
         out *= _U64(_FNV64_PRIME)
 
 
-def _md5_32_vec8(v, seed, out):
+def _md5_32_vec8(v: NDArray[np.uint64], seed: int, out: NDArray[Any]) -> None:
     """MD5-32 of 8-byte inputs (a loop: MD5 is not worth vectorizing here)."""
     buf = v.astype("<u8").tobytes()
     out[:] = [md5_32(buf[i : i + 8]) for i in range(0, len(buf), 8)]
@@ -305,18 +310,18 @@ _UINT64_KERNELS = {
 }
 
 
-def _scalar_vec8(algo):
+def _scalar_vec8(algo: int) -> Callable[[NDArray[np.uint64], int, NDArray[Any]], None]:
     """A uint64 kernel for the systems' hashes: the scalar hash of each value's 8
     little-endian bytes (fastring.compat passes most integer keys as bytes)."""
     fn = _SCALAR[algo]
 
-    def kernel(v, seed, out):
+    def kernel(v: NDArray[np.uint64], seed: int, out: NDArray[Any]) -> None:
         out[:] = [fn(x.to_bytes(8, "little"), seed) for x in v.tolist()]
 
     return kernel
 
 
-def hash_uint64(values, algo, seed, out):
+def hash_uint64(values: Any, algo: int, seed: int, out: NDArray[Any]) -> None:
     """Hash each value of a uint64 array as its 8 little-endian bytes into ``out``."""
     _scalar_for(algo)
     _check_seed(seed)
@@ -332,7 +337,7 @@ def hash_uint64(values, algo, seed, out):
 # --- variable-length records ---
 
 
-def hash_packed(data, offsets, algo, seed, out):
+def hash_packed(data: Any, offsets: Any, algo: int, seed: int, out: NDArray[Any]) -> None:
     """Hash ``data[offsets[i]:offsets[i+1]]`` for each i (offsets int32 or int64, n+1 long)."""
     fn = _scalar_for(algo)
     _check_seed(seed)
@@ -353,7 +358,7 @@ def hash_packed(data, offsets, algo, seed, out):
     _write(out, [fn(buf[bounds[i] : bounds[i + 1]], seed) for i in range(n)])
 
 
-def hash_views(views, buffers, algo, seed, out):
+def hash_views(views: Any, buffers: Any, algo: int, seed: int, out: NDArray[Any]) -> None:
     """Hash Arrow string_view/binary_view keys: ``views`` holds 16 bytes per key
     (``length:int32``, then the bytes inline if length <= 12, else
     ``prefix:4, buffer_index:int32, offset:int32``); ``buffers`` the data buffers."""
@@ -367,7 +372,7 @@ def hash_views(views, buffers, algo, seed, out):
     n = len(raw) // 16
     _check_out(out, n, algo)
     data = [_as_bytes(b) for b in buffers]
-    keys = []
+    keys: list[bytes] = []
     for i in range(n):
         length, index, offset = struct.unpack_from("<i4xii", raw, 16 * i)
         if length < 0:
@@ -381,7 +386,7 @@ def hash_views(views, buffers, algo, seed, out):
     _write(out, [fn(k, seed) for k in keys])
 
 
-def hash_fixed(data, itemsize, algo, seed, out):
+def hash_fixed(data: Any, itemsize: int, algo: int, seed: int, out: NDArray[Any]) -> None:
     """Hash the fixed-width records of ``data`` (NumPy ``S`` items, trailing NULs dropped)."""
     fn = _scalar_for(algo)
     _check_seed(seed)
@@ -402,7 +407,7 @@ _INT_MIN = -(1 << 63)
 _INT_END = 1 << 64
 
 
-def first_non_text(items):
+def first_non_text(items: Any) -> int:
     """The position of the first key that is not str, bytes, bytearray or memoryview; -1
     if there is none."""
     for i, item in enumerate(items):
@@ -411,7 +416,7 @@ def first_non_text(items):
     return -1
 
 
-def hash_objects(items, algo, seed, out, start=0, stop=None):
+def hash_objects(items: Any, algo: int, seed: int, out: NDArray[Any], start: int = 0, stop: int | None = None) -> None:
     """Hash each key of ``items[start:stop]`` (default: all of ``items``, a list or a
     1-d C-contiguous object ndarray) into ``out`` (str, bytes, int inline; anything else
     through ``fastring._keys.key_bytes``); an error names the key's position in
@@ -431,7 +436,7 @@ def hash_objects(items, algo, seed, out, start=0, stop=None):
     if start < 0 or n < 0 or start + n > total:
         raise ValueError(f"keys {start}:{start + n} are not within the {total} items")
     _check_out(out, n, algo)
-    keys = []
+    keys: list[bytes] = []
     append = keys.append
     for i, obj in enumerate(items[start : start + n] if start or n != total else items, start):
         t = type(obj)
@@ -461,10 +466,10 @@ def _md5(data: bytes) -> bytes:
     return hashlib.md5(data, usedforsecurity=False).digest()
 
 
-def _vnode_texts(prefixes, starts, stops):
+def _vnode_texts(prefixes: Sequence[bytes], starts: Any, stops: Any) -> list[bytes]:
     if len(starts) != len(prefixes) or len(stops) != len(prefixes):
         raise ValueError("starts and stops must hold one value per prefix")
-    texts = []
+    texts: list[bytes] = []
     for k, (prefix, start, stop) in enumerate(zip(prefixes, np.asarray(starts).tolist(), np.asarray(stops).tolist())):
         if type(prefix) is not bytes:
             raise TypeError(f"prefix {k} is not bytes")
@@ -474,7 +479,7 @@ def _vnode_texts(prefixes, starts, stops):
     return texts
 
 
-def vnode_hashes(prefixes, starts, stops, algo, seed, out):
+def vnode_hashes(prefixes: Sequence[bytes], starts: Any, stops: Any, algo: int, seed: int, out: NDArray[Any]) -> NDArray[np.uint64]:
     """Hash ``prefixes[k] + str(v)`` (UTF-8) for v in range(starts[k], stops[k]), for
     every k in order, into ``out`` (one hash per vnode, concatenated)."""
     texts = _vnode_texts(prefixes, starts, stops)
@@ -486,7 +491,7 @@ def vnode_hashes(prefixes, starts, stops, algo, seed, out):
     return out
 
 
-def vnode_md5(prefixes, starts, stops, out):
+def vnode_md5(prefixes: Sequence[bytes], starts: Any, stops: Any, out: NDArray[Any]) -> NDArray[np.uint8]:
     """The 16-byte md5 digest of ``prefixes[k] + str(v)`` (UTF-8) for v in
     range(starts[k], stops[k]), for every k in order, into ``out`` (concatenated)."""
     texts = _vnode_texts(prefixes, starts, stops)
@@ -497,7 +502,7 @@ def vnode_md5(prefixes, starts, stops, out):
     return out
 
 
-def md5_strings(items, hi, lo):
+def md5_strings(items: Any, hi: NDArray[np.uint64], lo: NDArray[np.uint64]) -> tuple[NDArray[np.uint64], NDArray[np.uint64]]:
     """hi[i], lo[i] = md5(items[i].encode()) read as one big-endian 128-bit integer.
 
     ``items`` holds only ``str``.
@@ -517,7 +522,7 @@ def md5_strings(items, hi, lo):
     return hi, lo
 
 
-def arrow_flat(schema_capsule, array_capsule):
+def arrow_flat(schema_capsule: object, array_capsule: object) -> KeyBatch | None:
     """The compiled twin's short way into flat Arrow arrays. This twin has none: None
     sends every array to fastring._arrow's general reader (same batches, same errors)."""
     return None

@@ -8,7 +8,7 @@ for str, bytes and int), which hands every other key, and every failure, to
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,7 +19,10 @@ KEY_LIMIT = 2**64  # exclusive
 KEY_TYPES_HINT = "keys must be str, bytes, bytearray, contiguous memoryview or int"
 
 
-def at_position(error: Exception, position: int | None) -> Exception:
+_E = TypeVar("_E", bound=Exception)
+
+
+def at_position(error: _E, position: int | None) -> _E:
     """``error`` with ``error.position`` set: which key it is about (None: one key).
 
     Callers that feed keys in batches (``fastring route``) turn it into a line number."""

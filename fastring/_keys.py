@@ -186,6 +186,7 @@ def from_pandas(keys: Any) -> KeyBatch:
         raise missing_key_error(int(missing[0]))
     if dtype.kind in "iub":
         batch = from_numpy(keys.to_numpy(dtype=np.uint64 if dtype.kind == "u" else np.int64))
+        assert isinstance(batch, IntKeys)
         # Nullable Int32 etc.: keep the column's own width (fastring.compat needs it).
         batch.dtype = np.dtype(getattr(dtype, "numpy_dtype", batch.dtype))
         return batch
@@ -225,7 +226,7 @@ def _batch_integers(batch: KeyBatch, offset: int) -> np.ndarray:
         return _object_integers(batch.items, offset)
     if isinstance(batch, DictKeys):
         table = _batch_integers(batch.dictionary, 0) if len(batch.dictionary) else np.empty(0, np.uint64)
-        return table[batch.indices]
+        return np.asarray(table[batch.indices])
     if isinstance(batch, ChunkedKeys):
         parts, start = [], offset
         for chunk in batch.chunks:
@@ -241,7 +242,7 @@ def _batch_integers(batch: KeyBatch, offset: int) -> np.ndarray:
     )
 
 
-def _object_integers(items: list | np.ndarray, offset: int) -> np.ndarray:
+def _object_integers(items: list[Any] | np.ndarray, offset: int) -> np.ndarray:
     if len(items) == 0:
         return np.empty(0, dtype=np.uint64)
     try:
@@ -288,7 +289,7 @@ def signed_integers(batch: KeyBatch, bits: int, type_name: str, offset: int = 0)
             out[i] = value
         return out
     if isinstance(batch, DictKeys):
-        return signed_integers(batch.dictionary, bits, type_name)[batch.indices]
+        return np.asarray(signed_integers(batch.dictionary, bits, type_name)[batch.indices])
     if isinstance(batch, ChunkedKeys):
         parts, start = [], offset
         for chunk in batch.chunks:

@@ -74,7 +74,7 @@ class Node(Generic[V]):
     def __hash__(self) -> int:
         return hash(self.name)
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (Node, (self.name, self.value))
 
 
@@ -88,7 +88,8 @@ class NodeSet(Generic[N]):
     @property
     def nodes(self) -> tuple[N, ...]:
         """Node names in index order: node ``i`` of a batch lookup is ``nodes[i]``."""
-        return self._state.names
+        names: tuple[N, ...] = self._state.names
+        return names
 
     def __len__(self) -> int:
         return len(self._state.names)
@@ -102,7 +103,7 @@ class NodeSet(Generic[N]):
     def __iter__(self) -> Iterator[N]:
         return iter(self._state.names)
 
-    def _params(self) -> dict:
+    def _params(self) -> dict[str, Any]:
         """What the router is: nodes (in index order), weights and parameters."""
         raise NotImplementedError  # pragma: no cover - each router says
 

@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,7 +75,7 @@ def check_int(value: Any, what: str, minimum: int | None = None, maximum: int | 
         if minimum is None:
             raise ValueError(f"{what} must be at most {_bound(maximum)}, got {value}")
         raise ValueError(f"{what} must be in [{_bound(minimum)}, {_bound(maximum)}], got {value}")
-    return value
+    return int(value)
 
 
 def check_real(
@@ -133,7 +133,7 @@ def check_weight(name: Any, weight: Any, *, integer: bool = False) -> int | floa
     return value
 
 
-def parse_weights(weights: Any, what: str = "weights") -> tuple[tuple, list]:
+def parse_weights(weights: Any, what: str = "weights") -> tuple[tuple[Any, ...], list[Any]]:
     """``(names, values)`` of a mapping name -> weight, a sequence of weights (the
     names are then the indices), or nodes as :func:`parse_nodes` reads them (a count,
     or names that are not numbers). Values are real numbers (not bool, not str); their
@@ -193,7 +193,7 @@ def _same_as(name: Any, other: Any) -> str:
     return f" (same as {other!r}: equal names, or names hashed as the same text)"
 
 
-def check_new_node(name: Any, names: tuple, labels: tuple | None = None, kind: str = "router") -> str:
+def check_new_node(name: Any, names: tuple[Any, ...], labels: tuple[Any, ...] | None = None, kind: str = "router") -> str:
     """The label of a node about to join ``names``; ValueError if it is already there."""
     label = node_label(name)
     for other, other_label in zip(names, labels if labels is not None else map(node_label, names)):
@@ -204,7 +204,7 @@ def check_new_node(name: Any, names: tuple, labels: tuple | None = None, kind: s
 
 def parse_nodes(
     nodes: Any, *, weighted: bool = True, integer: bool = False, allow_empty: bool = True
-) -> tuple[tuple, list]:
+) -> tuple[tuple[Any, ...], list[Any]]:
     """``(names, weights)`` of an iterable of names (weight 1 each) or a mapping name -> weight.
 
     ``weighted=False`` refuses a mapping. Names must be hashable with distinct labels
@@ -215,7 +215,7 @@ def parse_nodes(
         raise TypeError(f"nodes must be {hint}, not a single {type(nodes).__name__}; wrap it in a list")
     if is_int(nodes):
         names = tuple(range(check_int(nodes, "the node count", 0, MAX_NODES)))
-        weights: list = [1] * len(names)
+        weights: list[Any] = [1] * len(names)
     elif isinstance(nodes, Mapping):
         if not weighted:
             raise TypeError("this router takes node names only, not a mapping of weights")
@@ -241,7 +241,7 @@ def parse_nodes(
     return names, weights
 
 
-def parse_node_pairs(pairs: Any, *, integer: bool = False) -> tuple[tuple, list]:
+def parse_node_pairs(pairs: Any, *, integer: bool = False) -> tuple[tuple[Any, ...], list[Any]]:
     """``(names, weights)`` of a pickled ``[(name, weight), ...]`` list, checked as
     :func:`parse_nodes` checks a mapping (a pickle is input like any other)."""
     if not isinstance(pairs, (list, tuple)) or not all(
@@ -260,10 +260,10 @@ def parse_node_pairs(pairs: Any, *, integer: bool = False) -> tuple[tuple, list]
 
 def check_count(n: Any, available: int, what: str = "router") -> int:
     """A replica count in ``[1, available]``."""
-    n = check_int(n, "n", 1)
-    if n > available:
-        raise ValueError(f"asked for {n} replicas but the {what} has only {available} nodes")
-    return n
+    count = check_int(n, "n", 1)
+    if count > available:
+        raise ValueError(f"asked for {count} replicas but the {what} has only {available} nodes")
+    return count
 
 
 def empty_router_error(kind: str) -> LookupError:
@@ -283,10 +283,10 @@ def check_clock(clock: Any) -> Callable[[], float]:
         return time.monotonic
     if not callable(clock):
         raise TypeError(f"clock must be callable, got {type(clock).__name__}")
-    return clock
+    return cast("Callable[[], float]", clock)
 
 
-def construct(cls: Any, args: tuple, kwargs: dict) -> Any:
+def construct(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``cls(*args, **kwargs)``: how objects that pickle as their configuration load
     (balancers, SmoothWeightedRoundRobin); the constructor checks it as any input."""
     return cls(*args, **kwargs)

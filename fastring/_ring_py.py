@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 import numpy as np
+from numpy.typing import NDArray
 
 from . import _hashing_py
 from ._hashfuncs_py import _SCALAR, ALGORITHM_TABLE
@@ -20,7 +23,7 @@ from ._keycontract_py import key_bytes
 __all__ = ["RING_MODES", "RingIndex"]
 
 # Key hashing modes, by name (see _ring_c.pyx); ring.py takes their numbers from here.
-RING_MODES = {"hash": 0, "ketama": 1, "uhashring": 2}
+RING_MODES: dict[str, int] = {"hash": 0, "ketama": 1, "uhashring": 2}
 MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
 
 _M64 = 0xFFFFFFFFFFFFFFFF
@@ -58,7 +61,7 @@ class RingIndex:
         "_pos", "_lo", "_owner", "_fn", "_lists",
     )
 
-    def __init__(self, names, pos, lo, owner, table, shift, depth, mode, algo, seed, size):
+    def __init__(self, names: tuple[Any, ...], pos: Any, lo: Any, owner: Any, table: Any, shift: int, depth: int, mode: int, algo: int, seed: int, size: int) -> None:
         if getattr(self, "names", None) is not None:
             raise TypeError("a RingIndex is immutable: it cannot be initialized twice")
         if not isinstance(names, tuple):
@@ -87,30 +90,30 @@ class RingIndex:
         self.wide = mode == MODE_UHASHRING
         self.arrays = (pos, lo if len(lo) else None, owner, table)
         self._pos = np.asarray(pos)[:size]
-        self._lo = np.asarray(lo)[:size] if self.wide else None
+        self._lo: np.ndarray | None = np.asarray(lo)[:size] if self.wide else None
         self._owner = np.asarray(owner)[:size]
-        self._fn = _SCALAR.get(algo) if mode == MODE_HASH else None
+        self._fn: Callable[[bytes, int], int] | None = _SCALAR.get(algo) if mode == MODE_HASH else None
         if mode == MODE_HASH and self._fn is None:
             raise ValueError(f"unknown hash algorithm id: {algo!r}")
-        self._lists = None
+        self._lists: tuple[list[int], list[int]] | None = None
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("RingIndex is not picklable; pickle the HashRing")
 
     # ------------------------------------------------------------ one key
 
-    def _search_lists(self):
+    def _search_lists(self) -> tuple[list[int], list[int]]:
         lists = self._lists
         if lists is None:
             # Built on first use (a benign race: two threads build equal lists).
-            if self.wide:
+            if self._lo is not None:
                 keys = [(h << 64) | l for h, l in zip(self._pos.tolist(), self._lo.tolist())]
             else:
                 keys = self._pos.tolist()
             lists = self._lists = (keys, self._owner.tolist())
         return lists
 
-    def _hash_one(self, key):
+    def _hash_one(self, key: Any) -> int:
         """The key's hash as one int (128-bit for uhashring mode)."""
         mode = self.mode
         if mode == MODE_HASH:
@@ -123,14 +126,16 @@ class RingIndex:
                 data = (key & _M64).to_bytes(8, "little")
             else:
                 data = key_bytes(key)
-            return self._fn(data, self.seed)
+            fn = self._fn
+            assert fn is not None
+            return fn(data, self.seed)
         data = _utf8(key if type(key) is str else str(key))
         digest = _md5(data)
         if mode == MODE_KETAMA:
             return int.from_bytes(digest[:4], "little")
         return int.from_bytes(digest, "big")
 
-    def _entry(self, key):
+    def _entry(self, key: Any) -> int:
         if self.size == 0:
             raise LookupError("the ring has no points: add a node before looking up keys")
         keys, _ = self._search_lists()
@@ -138,7 +143,7 @@ class RingIndex:
         j = bisect_right(keys, h)
         return j if j < self.size else 0
 
-    def lookup(self, key):
+    def lookup(self, key: Any) -> Any:
         """The name of the node that owns ``key``."""
         lists = self._lists
         if lists is None:
@@ -156,11 +161,11 @@ class RingIndex:
         j = bisect_right(lists[0], h)
         return self.names[lists[1][j if j < self.size else 0]]
 
-    def entry(self, key):
+    def entry(self, key: Any) -> int:
         """The index of the live point that owns ``key``."""
         return self._entry(key)
 
-    def owners_small(self, keys):
+    def owners_small(self, keys: Sequence[Any]) -> NDArray[np.int32] | None:
         """Node indices of a short list of keys, one key at a time: an int32 array, or
         None if a key is not one ``lookup`` takes, or if the ring is empty."""
         if self.size == 0:
@@ -170,11 +175,11 @@ class RingIndex:
         except (TypeError, ValueError, OverflowError):
             return None
 
-    def replicas(self, key, count):
+    def replicas(self, key: Any, count: int) -> tuple[Any, ...]:
         """The first ``count`` distinct nodes walking the ring from ``key`` (names)."""
         j = self._entry(key)
         _, owners = self._search_lists()
-        found = []
+        found: list[Any] = []
         seen = set()
         steps = 0
         while len(found) < count:
@@ -192,7 +197,7 @@ class RingIndex:
 
     # ------------------------------------------------------------ batches
 
-    def _check_batch(self, n, m, wide):
+    def _check_batch(self, n: int, m: int, wide: bool) -> None:
         if m != n:
             raise ValueError(f"out has length {m}, expected {n}")
         if self.size == 0 and n:
@@ -200,38 +205,40 @@ class RingIndex:
         if wide != self.wide:
             raise ValueError("128-bit hashes go to owners_wide/entries_wide, others to owners/entries")
 
-    def _check_starts(self, starts):
+    def _check_starts(self, starts: Any) -> None:
         bad = np.flatnonzero((starts < 0) | (starts >= self.size))
         if len(bad):
             raise ValueError(f"start {int(bad[0])} is not a point index")
 
-    def _entries(self, hashes):
+    def _entries(self, hashes: Any) -> NDArray[np.intp]:
         j = np.searchsorted(self._pos, np.asarray(hashes, dtype=np.uint64), side="right")
         j[j == self.size] = 0
         return j
 
-    def _entries_wide(self, hi, lo):
+    def _entries_wide(self, hi: Any, lo: Any) -> NDArray[np.intp]:
         hi = np.asarray(hi, dtype=np.uint64)
         lo = np.asarray(lo, dtype=np.uint64)
-        j = np.searchsorted(self._pos, hi, side="left")
+        lo_pos = self._lo
+        assert lo_pos is not None
+        j: NDArray[np.intp] = np.searchsorted(self._pos, hi, side="left")
         # Points whose high word equals the key's: step over those <= the key.
         inside = np.minimum(j, self.size - 1)
         for i in np.flatnonzero((j < self.size) & (self._pos[inside] == hi)).tolist():
             k = int(j[i])
-            while k < self.size and self._pos[k] == hi[i] and self._lo[k] <= lo[i]:
+            while k < self.size and self._pos[k] == hi[i] and lo_pos[k] <= lo[i]:
                 k += 1
             j[i] = k
         j[j == self.size] = 0
         return j
 
-    def owners(self, hashes, out):
+    def owners(self, hashes: Any, out: Any) -> Any:
         """out[i] = the node owning key hash hashes[i] (64-bit/32-bit rings)."""
         self._check_batch(len(hashes), len(out), False)
         if len(hashes):
             out[:] = self._owner[self._entries(hashes)]
         return out
 
-    def owners_u64(self, values, out):
+    def owners_u64(self, values: Any, out: Any) -> Any:
         """out[i] = the node owning integer key values[i] (its 8 little-endian bytes
         hashed with the ring's algorithm): ``owners`` with the hashing fused in."""
         self._check_batch(len(values), len(out), False)
@@ -244,7 +251,7 @@ class RingIndex:
             out[:] = self._owner[self._entries(hashes)]
         return out
 
-    def owners_wide(self, hi, lo, out):
+    def owners_wide(self, hi: Any, lo: Any, out: Any) -> Any:
         """out[i] = the node owning the 128-bit key hash (hi[i], lo[i])."""
         self._check_batch(len(hi), len(out), True)
         if len(lo) != len(hi):
@@ -253,14 +260,14 @@ class RingIndex:
             out[:] = self._owner[self._entries_wide(hi, lo)]
         return out
 
-    def entries(self, hashes, out):
+    def entries(self, hashes: Any, out: Any) -> Any:
         """out[i] = the index of the live point owning key hash hashes[i]."""
         self._check_batch(len(hashes), len(out), False)
         if len(hashes):
             out[:] = self._entries(hashes)
         return out
 
-    def entries_wide(self, hi, lo, out):
+    def entries_wide(self, hi: Any, lo: Any, out: Any) -> Any:
         """out[i] = the index of the live point owning the 128-bit hash (hi[i], lo[i])."""
         self._check_batch(len(hi), len(out), True)
         if len(lo) != len(hi):
@@ -269,7 +276,7 @@ class RingIndex:
             out[:] = self._entries_wide(hi, lo)
         return out
 
-    def walk(self, starts, out):
+    def walk(self, starts: Any, out: Any) -> int:
         """out[i, :] = the first out.shape[1] distinct nodes from point starts[i] on.
 
         Returns the number of rows filled: fewer than len(starts) only if the ring has
@@ -285,7 +292,7 @@ class RingIndex:
         owners = self._search_lists()[1]
         size = self.size
         for i, j in enumerate(np.asarray(starts).tolist()):
-            row = []
+            row: list[Any] = []
             seen = set()
             steps = 0
             while len(row) < k and steps < size:
@@ -302,7 +309,7 @@ class RingIndex:
                 return i
         return n
 
-    def bounded(self, starts, capacity, load, out):
+    def bounded(self, starts: Any, capacity: Any, load: Any, out: Any) -> int:
         """Bounded-load assignment: key i takes the first node from point starts[i] on
         whose load is below its capacity; load is updated in place.
 

@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import NamedTuple
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
 from . import _hashing, _ring
 from ._params import frozen
+
+Array = np.ndarray
+#: (pos, lo, owner, vnode): a point set's arrays; lo only for 128-bit (uhashring) rings.
+Points = tuple[Array, Optional[Array], Array, Array]
 
 MODE_HASH, MODE_KETAMA, MODE_UHASHRING = (_ring.RING_MODES[m] for m in ("hash", "ketama", "uhashring"))
 KETAMA_POINTS_PER_VNODE = 4  # one per 4-byte word of the md5 digest
@@ -54,7 +59,18 @@ class State:
         "pos", "lo", "owner", "vnode", "index", "live_counts", "reachable",
     )
 
-    def __init__(self, names, weights, labels, counts, pos, lo, owner, vnode, config):
+    def __init__(
+        self,
+        names: tuple[Any, ...],
+        weights: tuple[Any, ...],
+        labels: tuple[str, ...],
+        counts: tuple[int, ...],
+        pos: Array,
+        lo: Array | None,
+        owner: Array,
+        vnode: Array,
+        config: Config,
+    ) -> None:
         self.names = names  # tuple of node names, in insertion order
         self.weights = weights  # tuple of weights as given (int or float)
         self.labels = labels  # tuple of f"{name}": points hash f"{label}-{vnode}"
@@ -67,11 +83,10 @@ class State:
         self.vnode = frozen(vnode)
         live = _live_mask(self.pos, self.lo)
         live_owner = self.owner[live]
+        live_lo = None if self.lo is None else self.lo[live]
         self.live_counts = np.bincount(live_owner, minlength=len(names)).astype(np.int64)
         self.reachable = int(np.count_nonzero(self.live_counts))
-        self.index = _make_index(
-            names, self.pos[live], None if lo is None else self.lo[live], live_owner, config
-        )
+        self.index = _make_index(names, self.pos[live], live_lo, live_owner, config)
 
 
 def _live_mask(pos: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
@@ -85,7 +100,7 @@ def _live_mask(pos: np.ndarray, lo: np.ndarray | None) -> np.ndarray:
     return live
 
 
-def _make_index(names, pos, lo, owner, config: Config):
+def _make_index(names: tuple[Any, ...], pos: Array, lo: Array | None, owner: Array, config: Config) -> _ring.RingIndex:
     """The kernels' snapshot of the live points: prefix table plus padded arrays."""
     size = len(pos)
     keybits = config.keybits
@@ -116,14 +131,14 @@ def _make_index(names, pos, lo, owner, config: Config):
 # --------------------------------------------------------------------------- points
 
 
-def md5_continuum(config: Config, weights) -> bool:
+def md5_continuum(config: Config, weights: Sequence[Any]) -> bool:
     """True when a libmemcached ring's points come from MD5, 4 per digest (weighted)."""
     return config.compat == "libmemcached_weighted" or (
         config.compat == "libmemcached" and any(w > 1 for w in weights)
     )
 
 
-def points_per_vnode(config: Config, weights) -> int:
+def points_per_vnode(config: Config, weights: Sequence[Any]) -> int:
     if config.mode == MODE_KETAMA or md5_continuum(config, weights):
         return KETAMA_POINTS_PER_VNODE
     return 1
@@ -156,7 +171,10 @@ def _nginx_points(label: str, start: int, stop: int) -> np.ndarray:
     return points[start:]
 
 
-def _system_points(labels, nodes, starts, stops, owner, vnode, config: Config, weights):
+def _system_points(
+    labels: Sequence[str], nodes: Sequence[int], starts: Array, stops: Array,
+    owner: Array, vnode: Array, config: Config, weights: Sequence[Any],
+) -> Points:
     """libmemcached's and nginx's points, each plus one (see SHIFTED_COMPAT)."""
     if config.compat == "nginx":
         pos = np.concatenate(
@@ -178,25 +196,28 @@ def _system_points(labels, nodes, starts, stops, owner, vnode, config: Config, w
     return pos + np.uint64(1), None, owner, vnode
 
 
-def _new_points(labels, nodes, starts, stops, config: Config, weights):
+def _new_points(
+    labels: Sequence[str], nodes: Sequence[int], starts: Sequence[int] | Array,
+    stops: Sequence[int] | Array, config: Config, weights: Sequence[Any],
+) -> Points:
     """(pos, lo, owner, vnode) of vnodes [starts[k], stops[k]) of node nodes[k], for
     every k in order, each node's points in vnode order."""
     prefixes = [f"{labels[i]}-".encode("utf-8") for i in nodes]
-    starts = np.asarray(starts, dtype=np.int64)
-    stops = np.asarray(stops, dtype=np.int64)
-    counts = stops - starts
+    first = np.asarray(starts, dtype=np.int64)
+    last = np.asarray(stops, dtype=np.int64)
+    counts = last - first
     total = int(counts.sum())
     # vnode numbers of the concatenated ranges, without a Python loop
-    vnode = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - starts, counts)).astype(np.int32)
+    vnode = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts - first, counts)).astype(np.int32)
     owner = np.repeat(np.asarray(nodes, dtype=np.int32), counts)
     if config.compat in SHIFTED_COMPAT:
-        return _system_points(labels, nodes, starts, stops, owner, vnode, config, weights)
+        return _system_points(labels, nodes, first, last, owner, vnode, config, weights)
     if config.mode == MODE_HASH:
         pos = np.empty(total, dtype=np.uint64)
-        _hashing.vnode_hashes(prefixes, starts, stops, config.algo, 0, pos)
+        _hashing.vnode_hashes(prefixes, first, last, config.algo, 0, pos)
         return pos, None, owner, vnode
     digests = np.empty(16 * total, dtype=np.uint8)
-    _hashing.vnode_md5(prefixes, starts, stops, digests)
+    _hashing.vnode_md5(prefixes, first, last, digests)
     if config.mode == MODE_KETAMA:
         # uhashring's ketama hashi(name-w, replica=i): digest bytes 4i..4i+3, little-endian.
         pos = digests.view("<u4").astype(np.uint64)
@@ -207,7 +228,7 @@ def _new_points(labels, nodes, starts, stops, config: Config, weights):
     return words[:, 0].astype(np.uint64), words[:, 1].astype(np.uint64), owner, vnode
 
 
-def target_counts(weights, config: Config) -> tuple[int, ...]:
+def target_counts(weights: Sequence[Any], config: Config) -> tuple[int, ...]:
     """vnodes per node: round(vnodes * w); uhashring vnodes * w; ketama its share."""
     vnodes = config.vnodes
     if md5_continuum(config, weights):
@@ -232,7 +253,7 @@ def target_counts(weights, config: Config) -> tuple[int, ...]:
     return tuple(round(vnodes * w) for w in weights)
 
 
-def _rank_key(config: Config, labels, owner: int):
+def _rank_key(config: Config, labels: Sequence[str], owner: int) -> int | str:
     """Collision rank of a node: the smallest wins (comes first among equal points)."""
     if config.mode == MODE_KETAMA:
         # uhashring builds the ketama ring in node order, the last writer wins.
@@ -244,12 +265,12 @@ def _rank_key(config: Config, labels, owner: int):
     return labels[owner]
 
 
-def _priority(config: Config, labels, nodes) -> list[int]:
+def _priority(config: Config, labels: Sequence[str], nodes: list[int]) -> list[int]:
     """``nodes`` (indices) sorted by collision rank."""
     return sorted(nodes, key=lambda i: _rank_key(config, labels, i))
 
 
-def _runs(dup: np.ndarray):
+def _runs(dup: np.ndarray) -> Iterator[tuple[int, int]]:
     """(first, last) index pairs of runs of equal sorted values; dup[k]: v[k] == v[k+1]."""
     if not len(dup):
         return
@@ -260,7 +281,7 @@ def _runs(dup: np.ndarray):
         yield a, b + 1
 
 
-def _sort_new(pos, lo, keybits) -> np.ndarray:
+def _sort_new(pos: Array, lo: Array | None, keybits: int) -> Array:
     """Permutation sorting points by position; equal points keep their given order."""
     n = len(pos)
     if lo is None and keybits == 32 and n < 2**32:
@@ -279,7 +300,10 @@ def _sort_new(pos, lo, keybits) -> np.ndarray:
     return perm
 
 
-def _fix_runs(pos, lo, owner, vnode, touched, config, labels) -> None:
+def _fix_runs(
+    pos: Array, lo: Array | None, owner: Array, vnode: Array, touched: Array,
+    config: Config, labels: Sequence[str],
+) -> None:
     """Re-sort the runs of equal positions around ``touched`` by collision rank (in place)."""
     done = set()
     for f in touched.tolist():
@@ -302,7 +326,10 @@ def _fix_runs(pos, lo, owner, vnode, touched, config, labels) -> None:
                 array[a:b] = array[order]
 
 
-def rebuild(old: State | None, names, weights, labels, config: Config, dropped: int | None) -> State:
+def rebuild(
+    old: State | None, names: tuple[Any, ...], weights: tuple[Any, ...], labels: tuple[str, ...],
+    config: Config, dropped: int | None,
+) -> State:
     """The next state: ``dropped`` (an old node index) left, nodes added or re-weighted.
 
     Only changed points are touched: points of ``dropped`` and vnodes above a node's new
@@ -312,7 +339,7 @@ def rebuild(old: State | None, names, weights, labels, config: Config, dropped: 
     if old is not None and md5_continuum(config, old.weights) != md5_continuum(config, weights):
         old = None  # libmemcached switched between its two continuums: every point changes
     if old is None or not len(old.pos):
-        current = (0,) * len(names)
+        current = [0] * len(names)
         pos = np.empty(0, dtype=np.uint64)
         lo = None if config.mode != MODE_UHASHRING else np.empty(0, dtype=np.uint64)
         owner = np.empty(0, dtype=np.int32)
@@ -348,7 +375,7 @@ def rebuild(old: State | None, names, weights, labels, config: Config, dropped: 
             pos = np.insert(pos, at, new_pos)
             owner = np.insert(owner, at, new_owner)
             vnode = np.insert(vnode, at, new_vnode)
-            lo = None if lo is None else np.insert(lo, at, new_lo)
+            lo = None if lo is None or new_lo is None else np.insert(lo, at, new_lo)
             # Where a new point equals an old one, restore the collision order.
             placed = at + np.arange(len(at))
             before = pos[np.maximum(placed - 1, 0)] == pos[placed]
@@ -364,7 +391,9 @@ def rebuild(old: State | None, names, weights, labels, config: Config, dropped: 
 # --------------------------------------------------------------------------- pickles
 
 
-def restore(names, weights, labels, config: Config, arrays) -> State:
+def restore(
+    names: tuple[Any, ...], weights: tuple[Any, ...], labels: tuple[str, ...], config: Config, arrays: Any
+) -> State:
     """The state a pickle's point arrays describe, checked to be exactly ``rebuild``'s.
 
     ``arrays`` is ``(pos, lo, owner, vnode)`` as a State holds them (every point,
@@ -377,14 +406,14 @@ def restore(names, weights, labels, config: Config, arrays) -> State:
     if not isinstance(arrays, (list, tuple)) or len(arrays) != 4:
         raise ValueError("corrupt state: points must be (pos, lo, owner, vnode)")
     wide = config.mode == MODE_UHASHRING
-    pos, lo, owner, vnode = (
-        _pickled_array(a, dtype, name)
-        for a, dtype, name in zip(
-            arrays,
-            (np.uint64, np.uint64 if wide else None, np.int32, np.int32),
-            ("pos", "lo", "owner", "vnode"),
-        )
-    )
+    pos = _pickled_array(arrays[0], np.uint64, "pos")
+    lo = None
+    if wide:
+        lo = _pickled_array(arrays[1], np.uint64, "lo")
+    elif arrays[1] is not None:
+        raise ValueError("corrupt state: this ring has no lo array")
+    owner = _pickled_array(arrays[2], np.int32, "owner")
+    vnode = _pickled_array(arrays[3], np.int32, "vnode")
     targets = target_counts(weights, config)
     per_vnode = points_per_vnode(config, weights)
     total = sum(targets) * per_vnode
@@ -394,24 +423,23 @@ def restore(names, weights, labels, config: Config, arrays) -> State:
         fresh = rebuild(None, names, weights, labels, config, None)
         same = all(
             np.array_equal(a, b) for a, b in zip((fresh.pos, fresh.owner, fresh.vnode), (pos, owner, vnode))
-        ) and (lo is None or np.array_equal(fresh.lo, lo))
+        ) and (lo is None or (fresh.lo is not None and np.array_equal(fresh.lo, lo)))
         if not same:
             raise ValueError("corrupt state: the pickled points are not this ring's points")
         return fresh
     return State(names, weights, labels, targets, pos, lo, owner, vnode, config)
 
 
-def _pickled_array(a, dtype, name: str):
-    if dtype is None:
-        if a is not None:
-            raise ValueError(f"corrupt state: this ring has no {name} array")
-        return None
+def _pickled_array(a: Any, dtype: Any, name: str) -> Array:
     if not isinstance(a, np.ndarray) or a.dtype != dtype or a.ndim != 1:
         raise ValueError(f"corrupt state: {name} must be a one-dimensional {np.dtype(dtype).name} array")
     return a
 
 
-def _points_check(names, labels, config, weights, targets, per_vnode, pos, lo, owner, vnode) -> bool:
+def _points_check(
+    names: tuple[Any, ...], labels: Sequence[str], config: Config, weights: Sequence[Any],
+    targets: tuple[int, ...], per_vnode: int, pos: Array, lo: Array | None, owner: Array, vnode: Array,
+) -> bool:
     """True if the arrays are exactly the ring's points in ring order; False if unsure.
 
     Raises ValueError for what no ring holds (owners or vnodes out of range)."""
@@ -423,15 +451,17 @@ def _points_check(names, labels, config, weights, targets, per_vnode, pos, lo, o
         raise ValueError("corrupt state: a point's vnode is beyond its node's count")
     # Every point hashed again, in node order: vnode v of node i is row first[i] + v.
     nodes = list(range(n))
-    fresh = _new_points(labels, nodes, [0] * n, targets, config, weights)
+    fresh_pos, fresh_lo = _new_points(labels, nodes, [0] * n, targets, config, weights)[:2]
     first = np.concatenate(([0], np.cumsum(counts)[:-1]))
     row = first[owner] + vnode
     if per_vnode == 1:
         slot = row
-        if not np.array_equal(fresh[0][slot], pos) or (lo is not None and not np.array_equal(fresh[1][slot], lo)):
+        if not np.array_equal(fresh_pos[slot], pos) or (
+            lo is not None and (fresh_lo is None or not np.array_equal(fresh_lo[slot], lo))
+        ):
             raise ValueError("corrupt state: the pickled points are not this ring's points")
     else:
-        words = fresh[0].reshape(-1, per_vnode)[row]
+        words = fresh_pos.reshape(-1, per_vnode)[row]
         match = words == pos[:, None]
         word = match.argmax(axis=1)
         if not match[np.arange(len(pos)), word].all():

@@ -13,7 +13,10 @@ everything and allocates the outputs.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import NDArray
 
 from ._hashfuncs_py import SPLITMIX_GAMMA, mix64, mix64_array
 
@@ -71,7 +74,7 @@ def jump_one(key: int, num_buckets: int) -> int:
     return b
 
 
-def jump_many(keys, num_buckets: int, out) -> None:
+def jump_many(keys: Any, num_buckets: int, out: Any) -> None:
     """``out[i] = jump_one(keys[i], num_buckets)``; keys uint64, out int32."""
     keys = np.asarray(keys)
     out = np.asarray(out)
@@ -142,7 +145,7 @@ def _high_bit(x: np.ndarray) -> np.ndarray:
     return np.left_shift(_U1, (exponent - 1).astype(np.uint64))
 
 
-def jumpback_many(keys, num_buckets: int, out) -> None:
+def jumpback_many(keys: Any, num_buckets: int, out: Any) -> None:
     """``out[i] = jumpback_one(keys[i], num_buckets)``; keys uint64, out int32.
 
     Vectorized over the keys: every key runs the same state machine as
@@ -203,7 +206,7 @@ def jumpback_many(keys, num_buckets: int, out) -> None:
 # --------------------------------------------------------------------------- memento
 
 
-def memento_many(keys, size: int, replacer, index, out) -> None:
+def memento_many(keys: Any, size: int, replacer: Any, index: Any, out: Any) -> None:
     """MementoHash lookup (Coluzzi et al. 2023) of uint64 keys; out int32 node indices.
 
     ``size`` is the b-array size (jump's bucket count), ``replacer[b]`` the bucket that
@@ -293,7 +296,7 @@ def _neg_log(z: np.ndarray) -> np.ndarray:
     return np.negative(le, out=le)
 
 
-def neg_log_unit(z, out) -> None:
+def neg_log_unit(z: Any, out: Any) -> None:
     """``out[i] = -ln(u_i)`` with ``u_i = (2*(z[i] >> 12) + 1) * 2**-53``.
 
     Accurate to a few ulps; computed from basic IEEE operations in a fixed order so
@@ -309,14 +312,15 @@ def neg_log_unit(z, out) -> None:
 def _scores(hashes: np.ndarray, seeds: np.ndarray, inv_weights: np.ndarray) -> np.ndarray:
     """(len(hashes), len(seeds)) ranks: -ln(u(key, node)) / w_node (smallest wins)."""
     z = mix64_array(hashes[:, None] ^ seeds[None, :])
-    return _neg_log(z) * inv_weights[None, :]
+    scores: np.ndarray = _neg_log(z) * inv_weights[None, :]
+    return scores
 
 
 def _chunk(n_nodes: int) -> int:
     return max(1, _CHUNK_CELLS // max(1, n_nodes))
 
 
-def _check_nodes(seeds, inv_weights):
+def _check_nodes(seeds: Any, inv_weights: Any) -> tuple[NDArray[np.uint64], NDArray[np.float64]]:
     seeds = np.asarray(seeds).astype(np.uint64, copy=False)
     inv_weights = np.asarray(inv_weights).astype(np.float64, copy=False)
     if seeds.shape[0] != inv_weights.shape[0]:
@@ -326,7 +330,7 @@ def _check_nodes(seeds, inv_weights):
     return seeds, inv_weights
 
 
-def rendezvous_many(hashes, seeds, inv_weights, out) -> None:
+def rendezvous_many(hashes: Any, seeds: Any, inv_weights: Any, out: Any) -> None:
     """Weighted rendezvous winner of every key hash: the node with the smallest rank
     ``-ln(u) * inv_weights[i]`` (the largest score ``-w / ln(u)``); ties go to the
     lowest node index. ``u`` comes from SplitMix64's finalizer of ``hash ^ seed``.
@@ -342,7 +346,7 @@ def rendezvous_many(hashes, seeds, inv_weights, out) -> None:
         out[start:stop] = np.argmin(_scores(hashes[start:stop], seeds, inv_weights), axis=1)
 
 
-def rendezvous_scores(hashes, seeds, inv_weights, out) -> None:
+def rendezvous_scores(hashes: Any, seeds: Any, inv_weights: Any, out: Any) -> None:
     """``out[k, i]``: the rank of node ``i`` for key hash ``k`` (smaller is better)."""
     hashes = np.asarray(hashes).astype(np.uint64, copy=False)
     out = np.asarray(out)
@@ -355,7 +359,7 @@ def rendezvous_scores(hashes, seeds, inv_weights, out) -> None:
         out[start:stop] = _scores(hashes[start:stop], seeds, inv_weights)
 
 
-def rendezvous_bounded(hashes, seeds, inv_weights, remaining, out) -> None:
+def rendezvous_bounded(hashes: Any, seeds: Any, inv_weights: Any, remaining: Any, out: Any) -> None:
     """Bounded-load rendezvous: keys in order, each to its best node (as in
     :func:`rendezvous_many`) among the nodes whose ``remaining`` capacity is positive;
     ``remaining`` (int64) is decremented in place.
@@ -397,7 +401,7 @@ def rendezvous_bounded(hashes, seeds, inv_weights, remaining, out) -> None:
 # --------------------------------------------------------------------------- maglev
 
 
-def maglev_build(offsets, skips, fracs, table) -> None:
+def maglev_build(offsets: Any, skips: Any, fracs: Any, table: Any) -> None:
     """Fill a Maglev lookup table (Eisenbud et al., NSDI 2016).
 
     Node ``i`` prefers the slots ``(offsets[i] + j * skips[i]) % M`` in order of ``j``.
@@ -454,7 +458,7 @@ def maglev_build(offsets, skips, fracs, table) -> None:
     table[:] = entry
 
 
-def maglev_many(hashes, table, out) -> None:
+def maglev_many(hashes: Any, table: Any, out: Any) -> None:
     """``out[i] = table[hashes[i] % len(table)]``."""
     hashes = np.asarray(hashes).astype(np.uint64, copy=False)
     table = np.asarray(table)
@@ -467,7 +471,7 @@ def maglev_many(hashes, table, out) -> None:
 # --- grouping rows by node ---
 
 
-def group_rows(node, n_nodes, order, offsets):
+def group_rows(node: Any, n_nodes: int, order: Any, offsets: Any) -> int:
     """A stable counting sort of rows by node (see ``_routers_c.group_rows``); returns
     -1, or the first row whose node is outside ``[0, n_nodes)``."""
     node = np.asarray(node)
@@ -495,7 +499,7 @@ class KeyLookup:
 
     __slots__ = ("kind", "hash_one", "names", "empty", "size", "arrays")
 
-    def __init__(self, kind: str, algo: int, hash_one, names: tuple, empty: str, size: int, arrays: tuple = ()):
+    def __init__(self, kind: str, algo: int, hash_one: Any, names: tuple[Any, ...], empty: str, size: int, arrays: tuple[Any, ...] = ()) -> None:
         if kind not in ONE_KINDS:
             raise KeyError(kind)
         self.kind, self.hash_one, self.names, self.empty = kind, hash_one, names, empty
@@ -516,12 +520,12 @@ class KeyLookup:
         elif not 1 <= size <= 2**31 - 1:
             raise ValueError("size must be in [1, 2**31 - 1]")
 
-    def lookup(self, key):
+    def lookup(self, key: Any) -> Any:
         if not self.names:
             raise LookupError(self.empty)
         return self.names[self._index(key)]
 
-    def many(self, keys):
+    def many(self, keys: Any) -> Any:
         """Node indices of a short list of keys, one at a time: an int32 array, or
         None if a key is off the key contract or the router is empty."""
         if not self.names:
@@ -531,7 +535,7 @@ class KeyLookup:
         except (TypeError, ValueError, OverflowError):
             return None
 
-    def _index(self, key) -> int:
+    def _index(self, key: Any) -> int:
         h = self.hash_one(key)
         if self.kind == "jump":
             return jump_one(h, self.size)
@@ -552,13 +556,13 @@ class KeyLookup:
 _twin = None
 
 
-def _delegate_to(module) -> None:
+def _delegate_to(module: Any) -> None:
     """Make this twin's public fast functions call ``module``'s (None: answer here)."""
     global _twin
     _twin = module
 
 
-def jump_hash(keys, num_buckets, *, algorithm="xxh64"):
+def jump_hash(keys: Any, num_buckets: int, *, algorithm: str = "xxh64") -> Any:
     if _twin is not None:
         return _twin.jump_hash(keys, num_buckets, algorithm=algorithm)
     from .routers import _jump_hash  # the public module (it imports this one)
@@ -566,7 +570,7 @@ def jump_hash(keys, num_buckets, *, algorithm="xxh64"):
     return _jump_hash(keys, num_buckets, algorithm=algorithm)
 
 
-def jumpback_hash(keys, num_buckets, *, algorithm="xxh64"):
+def jumpback_hash(keys: Any, num_buckets: int, *, algorithm: str = "xxh64") -> Any:
     if _twin is not None:
         return _twin.jumpback_hash(keys, num_buckets, algorithm=algorithm)
     from .routers import _jumpback_hash

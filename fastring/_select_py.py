@@ -8,6 +8,10 @@ Python floats (IEEE-754 doubles) in exactly the order the compiled twin uses;
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, NoReturn
+
 import numpy as np
 
 from ._hashfuncs_py import SPLITMIX_GAMMA, mix64_array
@@ -87,7 +91,7 @@ def alias_build(weights: np.ndarray, threshold: np.ndarray, alias: np.ndarray) -
     alias[:] = ali
 
 
-def _check_table(threshold, alias) -> int:
+def _check_table(threshold: Any, alias: Any) -> int:
     n = len(threshold)
     if len(alias) != n:
         raise ValueError("threshold and alias differ in length")
@@ -100,7 +104,7 @@ def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.nd
     """Fill ``out`` with alias draws from the SplitMix64 stream keyed by ``seed``."""
     threshold, alias, out = np.asarray(threshold), np.asarray(alias), np.asarray(out)
     n = _check_table(threshold, alias)
-    seed = np.uint64(seed)
+    useed = np.uint64(seed)
     m = np.uint64(n)
     s32 = np.uint64(32)
     size = out.shape[0]
@@ -109,7 +113,7 @@ def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.nd
         # Array arithmetic on uint64 wraps modulo 2**64 (NumPy warns only for scalars).
         z = np.arange(start + 1, stop + 1, dtype=np.uint64)
         z *= _GAMMA
-        z += seed
+        z += useed
         mix64_array(z)
         t = (z & _LOW32) * m
         col = ((z >> s32) * m + (t >> s32)) >> s32
@@ -118,7 +122,7 @@ def alias_sample(threshold: np.ndarray, alias: np.ndarray, seed: int, out: np.nd
         out[start:stop] = np.where(keep, col, alias[col])
 
 
-def alias_pick(threshold, alias, word: int) -> int:
+def alias_pick(threshold: Any, alias: Any, word: int) -> int:
     """One alias draw with the 64-bit ``word`` as it is: the column is the high word of
     ``word * n`` and the coin its low word (below the column's threshold keeps it)."""
     n = _check_table(threshold, alias)
@@ -134,16 +138,16 @@ class AliasTable:
 
     __slots__ = ("threshold", "alias")
 
-    def __init__(self, threshold, alias):
+    def __init__(self, threshold: Any, alias: Any) -> None:
         _check_table(threshold, alias)
         self.threshold, self.alias = threshold, alias
 
-    def pick(self, gen) -> int:
+    def pick(self, gen: np.random.Generator) -> int:
         seed = int(gen.integers(0, 2**64, dtype=np.uint64))  # what _params.draw_word draws
         return alias_pick(self.threshold, self.alias, _mix64((seed + SPLITMIX_GAMMA) & _ALWAYS))
 
 
-def _swrr_step(weight, current, effective, fails, checked, down, now, max_fails, fail_timeout):
+def _swrr_step(weight: list[int], current: list[int], effective: list[int], fails: list[int], checked: list[int], down: list[int], now: int, max_fails: int, fail_timeout: int) -> int:
     # ngx_http_upstream_get_peer (src/http/ngx_http_upstream_round_robin.c), line by line.
     best = -1
     total = 0
@@ -166,14 +170,14 @@ def _swrr_step(weight, current, effective, fails, checked, down, now, max_fails,
     return best
 
 
-def _check_state(state: np.ndarray) -> np.ndarray:
+def _check_state(state: np.ndarray | memoryview) -> np.ndarray:
     state = np.asarray(state)
     if state.ndim != 2 or state.shape[0] != SWRR_ROWS:
         raise ValueError(f"the state must have {SWRR_ROWS} rows")
     return state
 
 
-def _store(state: np.ndarray, current: list, effective: list, checked: list) -> None:
+def _store(state: np.ndarray, current: list[int], effective: list[int], checked: list[int]) -> None:
     state[CURRENT] = current
     state[EFFECTIVE] = effective
     state[CHECKED] = checked
@@ -194,14 +198,14 @@ class SwrrTable:
 
     __slots__ = ("state",)
 
-    def __init__(self, state):
+    def __init__(self, state: Any) -> None:
         self.state = _check_state(state)
 
     def next(self, now: int, max_fails: int, fail_timeout: int) -> int:
         return swrr_next(self.state, now, max_fails, fail_timeout)
 
 
-def swrr_next_many(state: np.ndarray, now: int, max_fails: int, fail_timeout: int, out: np.ndarray) -> int:
+def swrr_next_many(state: np.ndarray | memoryview, now: int, max_fails: int, fail_timeout: int, out: np.ndarray) -> int:
     """Fill ``out`` with successive choices; returns how many were made before none was up."""
     state, out = _check_state(state), np.asarray(out)
     weight, current, effective, fails, checked, _, down = state.tolist()
@@ -216,7 +220,7 @@ def swrr_next_many(state: np.ndarray, now: int, max_fails: int, fail_timeout: in
     return len(chosen)
 
 
-def least_loaded(active: np.ndarray, weight: np.ndarray, available: np.ndarray, start: int) -> int:
+def least_loaded(active: Any, weight: Any, available: Any, start: int) -> int:
     """Index of the available node with the least ``active / weight``, scanning cyclically
     from ``start`` (ties go to the first met); -1 if none is available."""
     active, weight, available = np.asarray(active), np.asarray(weight), np.asarray(available)
@@ -242,7 +246,7 @@ def least_loaded(active: np.ndarray, weight: np.ndarray, available: np.ndarray, 
     return best
 
 
-def _seconds(value) -> float:
+def _seconds(value: Any) -> float:
     """A clock's reading as a double, as the compiled twin's C conversion does it
     (``__float__`` or ``__index__``; text is not a number)."""
     if isinstance(value, (str, bytes, bytearray)):
@@ -258,7 +262,7 @@ class BalancerCore:
     __slots__ = ("_balancer", "_clock", "_lock", "_probation", "active", "n_up", "names",
                  "next_expiry", "observes", "prepares", "rotation", "stale", "total")
 
-    def __init__(self, balancer, lock, clock, probation: set, prepares: bool, observes: bool) -> None:
+    def __init__(self, balancer: Any, lock: Any, clock: Callable[[], Any], probation: set[int], prepares: bool, observes: bool) -> None:
         if not isinstance(probation, set):
             raise TypeError("probation must be a set")
         self._balancer = balancer
@@ -267,24 +271,24 @@ class BalancerCore:
         self._probation = probation
         self.prepares = bool(prepares)
         self.observes = bool(observes)
-        self.names: tuple = ()
-        self.active = memoryview(np.zeros(0, dtype=np.int64))
+        self.names: tuple[Any, ...] = ()
+        self.active = np.zeros(0, dtype=np.int64).data
         self.n_up = 0
         self.stale = False
         self.next_expiry = float("inf")
         self.total = 0
         self.rotation: SwrrTable | None = None
 
-    def set_nodes(self, names: tuple, active: np.ndarray) -> None:
+    def set_nodes(self, names: tuple[Any, ...], active: np.ndarray) -> None:
         """The node names and the in-flight counts (shared, not copied), index-aligned."""
         if not isinstance(names, tuple):
             raise TypeError("names must be a tuple")
         if active.shape[0] != len(names):
             raise ValueError("names and active differ in length")
         self.names = names
-        self.active = memoryview(active)
+        self.active = active.data
 
-    def acquire(self, key=None) -> Lease:
+    def acquire(self, key: Any = None) -> Lease:
         """Choose a node, count a request in flight on it, return its Lease."""
         now = self._clock()
         if type(now) is not float:
@@ -341,14 +345,19 @@ class Lease:
     """
 
     __slots__ = ("_core", "_done", "index", "node", "start")
+    _core: BalancerCore
+    _done: bool
+    index: int
+    node: Any
+    start: float
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("leases come from a balancer's acquire()")
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self.node
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if not self._done:
             self._done = True
             self._core.release(self.index, self.start, exc_type is not None and issubclass(exc_type, Exception))
@@ -364,7 +373,7 @@ class Lease:
         """True once the lease has been released."""
         return self._done
 
-    def __reduce__(self):
+    def __reduce__(self) -> NoReturn:
         raise TypeError("a Lease cannot be pickled: it is one request in flight in this process")
 
     def __repr__(self) -> str:

@@ -92,7 +92,7 @@ def moved_fraction(
         return 0.0
     if (before_nodes is None) != (after_nodes is None):
         raise ValueError("give both before_nodes and after_nodes, or neither")
-    if before_nodes is not None:
+    if before_nodes is not None and after_nodes is not None:
         names = {name: i for i, name in enumerate(dict.fromkeys([*before_nodes, *after_nodes]))}
         a = np.array([names[n] for n in before_nodes], dtype=np.int64)[a]
         b = np.array([names[n] for n in after_nodes], dtype=np.int64)[b]

@@ -32,7 +32,7 @@ import math
 import threading
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 import numpy as np
 
@@ -243,8 +243,8 @@ class Balancer(Generic[N]):
             self, self._lock, self._clock, self._health.probation,
             type(self)._prepare is not Balancer._prepare, type(self)._observe is not Balancer._observe,
         )
-        self._names: tuple = ()
-        self._index: dict = {}
+        self._names: tuple[N, ...] = ()
+        self._index: dict[Hashable, int] = {}
         self._weight = np.empty(0, dtype=np.float64)
         self._active = np.empty(0, dtype=np.int64)
         self._up = np.empty(0, dtype=np.uint8)
@@ -252,7 +252,7 @@ class Balancer(Generic[N]):
 
     # -- node table ---------------------------------------------------------------
 
-    def _append(self, names: tuple, weights: list) -> None:
+    def _append(self, names: tuple[N, ...], weights: list[float]) -> None:
         """Add nodes at the end (indices never move, so leases stay valid)."""
         start = len(self._names)
         self._names = self._names + tuple(names)
@@ -264,9 +264,9 @@ class Balancer(Generic[N]):
         self._up = np.concatenate([self._up, np.ones(k, dtype=np.uint8)])
         # Kernels take memoryviews: ~5x cheaper to pass than the arrays, and their
         # item updates from Python are ~2x cheaper than the arrays'.
-        self._weight_mv = memoryview(self._weight)
-        self._active_mv = memoryview(self._active)
-        self._up_mv = memoryview(self._up)
+        self._weight_mv = cast("memoryview[float]", self._weight.data)
+        self._active_mv = self._active.data
+        self._up_mv = self._up.data
         self._health.add(k)
         self._core.set_nodes(self._names, self._active)
         self._core.n_up += k
@@ -383,7 +383,8 @@ class Balancer(Generic[N]):
         NoAvailableNode
             Every node is down.
         """
-        return self._core.acquire(key)
+        # The twins' Lease is one runtime class; the N it carries is this balancer's.
+        return cast("Lease[N]", self._core.acquire(key))
 
     def _prepare(self) -> None:
         """Hook run under the lock before a choice (ConsistentBalancer follows its router)."""
@@ -423,17 +424,17 @@ class Balancer(Generic[N]):
 
     # -- pickling ---------------------------------------------------------------------
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         """A balancer pickles as its configuration: nodes, weights, health settings,
         clock and options (and the random generator where it draws). The copy starts
         fresh: no leases in flight, every node up, no failures or latencies recorded;
         those describe this process's requests, not the other one's."""
         return (construct, (type(self), self._pickle_args(), self._pickle_kwargs()))
 
-    def _pickle_args(self) -> tuple:
+    def _pickle_args(self) -> tuple[Any, ...]:
         return (dict(zip(self._names, self._weight.tolist())),)
 
-    def _pickle_kwargs(self) -> dict:
+    def _pickle_kwargs(self) -> dict[str, Any]:
         health = self._health
         return {"max_fails": health.max_fails, "fail_timeout": health.fail_timeout, "clock": self._clock}
 
@@ -465,7 +466,7 @@ class RoundRobin(Balancer[N]):
         # The rotation is SmoothWeightedRoundRobin's, with its own (nginx's) failure
         # handling off: health is the balancer's, shown to the rotation as "down".
         self._rotation = SmoothWeightedRoundRobin(nodes, max_fails=0)
-        super().__init__(self._rotation.weights, **kwargs)
+        super().__init__(cast("Mapping[N, float]", self._rotation.weights), **kwargs)
         # The core steps the rotation's table itself, under the balancer's lock, which
         # every use of the rotation holds: no second lock, no clock, no Python call.
         self._core.rotation = self._rotation._unlocked_table
@@ -478,7 +479,7 @@ class RoundRobin(Balancer[N]):
             else:
                 rotation.mark_down(name)
 
-    def _pickle_args(self) -> tuple:
+    def _pickle_args(self) -> tuple[Any, ...]:
         return (self._rotation.weights,)
 
     def _choose(self, key: Any, now: float) -> int:  # pragma: no cover - the core steps the rotation
@@ -512,7 +513,7 @@ class RandomChoice(Balancer[N]):
         super().__init__(nodes, **kwargs)
         self._bits = bits
 
-    def _pickle_kwargs(self) -> dict:
+    def _pickle_kwargs(self) -> dict[str, Any]:
         return {**super()._pickle_kwargs(), "rng": self._bits.pickled}
 
     def _rebuild(self) -> None:
@@ -524,7 +525,7 @@ class RandomChoice(Balancer[N]):
         alias = np.empty(len(up), dtype=np.int64)
         if len(up):
             _select.alias_build(np.ascontiguousarray(self._weight[up]), threshold, alias)
-        self._table = (memoryview(threshold), memoryview(alias))
+        self._table = (threshold.data, alias.data)
 
     def _choose(self, key: Any, now: float) -> int:
         threshold, alias = self._table
@@ -567,7 +568,7 @@ class _TwoChoices(Balancer[N]):
         super().__init__(nodes, **kwargs)
         self._bits = bits
 
-    def _pickle_kwargs(self) -> dict:
+    def _pickle_kwargs(self) -> dict[str, Any]:
         return {**super()._pickle_kwargs(), "rng": self._bits.pickled}
 
     def _rebuild(self) -> None:
@@ -622,7 +623,7 @@ class PowerOfTwoChoices(_TwoChoices[N]):
         super().__init__(nodes, rng=rng, **kwargs)
         self._bias = bias
 
-    def _pickle_kwargs(self) -> dict:
+    def _pickle_kwargs(self) -> dict[str, Any]:
         return {**super()._pickle_kwargs(), "bias": self._bias}
 
     def _choose(self, key: Any, now: float) -> int:
@@ -684,7 +685,7 @@ class PeakEWMA(_TwoChoices[N]):
         self._cost = [0.0] * len(self._names)
         self._stamp = [now] * len(self._names)
 
-    def _pickle_kwargs(self) -> dict:
+    def _pickle_kwargs(self) -> dict[str, Any]:
         return {**super()._pickle_kwargs(), "decay_time": self._decay}
 
     def _observe(self, i: int, rtt: float, now: float) -> None:
@@ -710,7 +711,7 @@ class PeakEWMA(_TwoChoices[N]):
         return b if self._load(b, now) < self._load(a, now) else a
 
     @property
-    def latencies(self) -> dict:
+    def latencies(self) -> dict[N, float]:
         """name -> current peak-EWMA latency estimate in seconds (not decayed to now)."""
         with self._lock:
             return {name: c for name, c, h in zip(self._names, self._cost, self._health.nodes) if not h.gone}
@@ -766,10 +767,10 @@ class ConsistentBalancer(Balancer[N]):
         self._seen = router.nodes
         super().__init__(self._router_nodes(), **kwargs)
 
-    def _pickle_args(self) -> tuple:
+    def _pickle_args(self) -> tuple[Any, ...]:
         return (self._router, self._load_factor)
 
-    def _router_nodes(self) -> dict:
+    def _router_nodes(self) -> dict[N, float]:
         names = tuple(self._router.nodes)
         weights = getattr(self._router, "weights", None)
         try:

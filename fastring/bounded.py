@@ -81,7 +81,7 @@ def assign_bounded(keys: Any, router: Any, *, load_factor: float = 1.25) -> np.n
     return out
 
 
-def _capacities(load_factor: float, m: int, weights: tuple) -> list[int]:
+def _capacities(load_factor: float, m: int, weights: tuple[Any, ...]) -> list[int]:
     """min(m, ceil(load_factor * m * w_i / sum(w))) in exact rational arithmetic.
 
     Floats count as the decimal they print as (``1.05`` is 21/20, not the binary

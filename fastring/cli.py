@@ -9,13 +9,14 @@ from collections.abc import Sequence
 
 from . import ALGORITHMS, IMPLEMENTATION, __version__, _cmd_compare, _cmd_simulate, _cmd_split
 from ._cmdio import CommandError, int_in, read_key_lines, sample_keys
-from .hashing import hash_keys, resolve_algorithm
+from ._algorithms import resolve_algorithm
+from .hashing import hash_keys
 
 
 def _build_info() -> str:
     if IMPLEMENTATION != "cython":
         return "pure Python (no compiled extension imported)"
-    from . import _hashing_c
+    from . import _hashing_c  # type: ignore[attr-defined]  # compiled; no stub needed here
 
     return f"compiled extension {_hashing_c.__file__}"
 
@@ -109,7 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "hash":
             resolve_algorithm(args.algorithm, args.seed)  # a bad seed fails before any output
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except BrokenPipeError:  # e.g. `fastring hash keys.txt | head`
         return 0
     except KeyboardInterrupt:  # Ctrl-C: the shell's convention, no traceback

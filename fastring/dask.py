@@ -42,7 +42,7 @@ def _dask() -> Any:
     return dask
 
 
-def _check(ddf: Any, router: Any, on: Any, *, taken: tuple = ()) -> tuple[Any, tuple]:
+def _check(ddf: Any, router: Any, on: Any, *, taken: tuple[Any, ...] = ()) -> tuple[Any, tuple[Any, ...]]:
     """(a frozen copy of the router, its node names) after checking the arguments."""
     dask = _dask()
     if not isinstance(ddf, dask.dataframe.DataFrame):
@@ -77,7 +77,7 @@ def _partition_number(partition_info: Any) -> int | None:
 # --------------------------------------------------------------------------- assign
 
 
-def _assign_part(df: Any, router: Any, on: Any, column: str, names: tuple, partition_info: Any = None) -> Any:
+def _assign_part(df: Any, router: Any, on: Any, column: str, names: tuple[Any, ...], partition_info: Any = None) -> Any:
     import pandas as pd
 
     index = _node_index(df, router, on, _partition_number(partition_info))
@@ -188,7 +188,7 @@ def _write_part(part: Any, temporary: str, format: str) -> int:
 
 def write_split(
     ddf: Any, router: Any, path: str, *, on: Any, format: str = "parquet", overwrite: bool = False
-) -> dict:
+) -> dict[str, Any]:
     """Write one file per node from a Dask DataFrame: partition ``i`` of :func:`shard`.
 
     Each worker writes the partitions it holds; ``path`` (a template with ``{node}``)

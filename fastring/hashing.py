@@ -143,11 +143,12 @@ def _cannot_fail(batch: KeyBatch) -> bool:
     return True
 
 
-def _buffers(batch: KeyBatch) -> tuple:
+def _buffers(batch: KeyBatch) -> tuple[Any, ...]:
     if isinstance(batch, IntKeys):
         return (batch.values,)
     if isinstance(batch, PackedKeys):
         return (batch.data, batch.offsets)
+    assert isinstance(batch, FixedKeys)
     return (batch.data,)
 
 
@@ -187,9 +188,11 @@ def hash_in_chunks(
     if isinstance(batch, ChunkedKeys) and n > HASH_CHUNK:  # an Arrow stream: chunk by chunk
         start = 0
         for part in batch.chunks:
-            offset = start
-            hash_in_chunks(part, algo, seed, dtype, threads,
-                           lambda a, b, h, offset=offset: consume(offset + a, offset + b, h))
+
+            def shifted(a: int, b: int, h: np.ndarray, offset: int = start) -> None:
+                consume(offset + a, offset + b, h)
+
+            hash_in_chunks(part, algo, seed, dtype, threads, shifted)
             start += len(part)
         return
     own = output_dtype(algo)

@@ -55,7 +55,7 @@ def is_router(router: Any) -> bool:
     return hasattr(router, "lookup_many") and hasattr(router, "nodes")
 
 
-def frozen_router(router: Any) -> tuple[Any, tuple]:
+def frozen_router(router: Any) -> tuple[Any, tuple[Any, ...]]:
     """(a copy of ``router``, its node names): later changes to the router reach neither
     the indices routed with the copy nor the names they point into."""
     frozen = router.copy() if hasattr(router, "copy") else router
@@ -65,7 +65,7 @@ def frozen_router(router: Any) -> tuple[Any, tuple]:
     return frozen, names
 
 
-def _node_indices(keys: Any, router: Any, nodes: Any) -> tuple[np.ndarray, tuple]:
+def _node_indices(keys: Any, router: Any, nodes: Any) -> tuple[np.ndarray, tuple[Any, ...]]:
     """(int32 node index per row, node names) from a router or precomputed indices."""
     if is_router(router):
         if nodes is not None:
@@ -103,7 +103,7 @@ def group_rows(index: np.ndarray, n_nodes: int) -> tuple[np.ndarray, np.ndarray]
 
 def split(
     data: Any, router: Any, *, on: Any = None, nodes: Any = None, keep_empty: bool = False, threads: int | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Split the rows of ``data`` by the node each row's key routes to.
 
     Parameters
@@ -167,12 +167,12 @@ class _Plan(NamedTuple):
     """A table routed and grouped: rows of node ``j`` are ``order[bounds[j]:bounds[j + 1]]``."""
 
     kind: str | None
-    names: tuple
+    names: tuple[Any, ...]
     order: np.ndarray
-    bounds: list
+    bounds: list[Any]
 
     def rows(self, j: int) -> int:
-        return self.bounds[j + 1] - self.bounds[j]
+        return int(self.bounds[j + 1] - self.bounds[j])
 
     def wanted(self, keep_empty: bool = False) -> list[int]:
         return [j for j in range(len(self.names)) if keep_empty or self.rows(j)]
@@ -303,10 +303,10 @@ def _check_template(path: Any, format: Any) -> None:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(_FORMATS)}")
 
 
-def _targets(path: str, names: Any, overwrite: bool) -> dict:
+def _targets(path: str, names: Any, overwrite: bool) -> dict[str, Any]:
     """node name -> output path: safe names, one file per node, none in the way."""
     targets = {name: _node_path(path, name) for name in names}
-    seen: dict = {}
+    seen: dict[str, Any] = {}
     for name, target in targets.items():
         if target in seen:
             raise ValueError(f"nodes {seen[target]!r} and {name!r} would both write {target!r}")
@@ -391,7 +391,7 @@ def write_split(
     overwrite: bool = False,
     nodes: Any = None,
     progress: bool | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Write one file per node: the rows of ``data`` that route to it.
 
     Parameters
@@ -447,7 +447,7 @@ def write_split(
 
 def _write_parts(
     plan: _Plan, data: Any, path: str, format: str, workers: int, overwrite: bool, progress: bool | None
-) -> dict:
+) -> dict[str, Any]:
     """Write each node's rows to its file, ``workers`` at a time, all or nothing. Each
     thread gathers the part it writes, so gathers and writes overlap."""
     wanted = plan.wanted()
@@ -456,7 +456,7 @@ def _write_parts(
     temporary = {name: _temporary(target) for name, target in targets.items()}
     part = plan.parts(data)
     done = [0]
-    dictionary: list = []  # one Parquet dictionary choice for every file, from the first part
+    dictionary: list[Any] = []  # one Parquet dictionary choice for every file, from the first part
     lock = threading.Lock()
 
     def write_one(j: int) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _hashing, _ring
-from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, ObjectKeys, PackedKeys, ViewKeys
+from ._batches import ChunkedKeys, DictKeys, FixedKeys, IntKeys, KeyBatch, ObjectKeys, PackedKeys, ViewKeys
 from ._keys import as_key_batch
 from ._nodeset import N, NodeSet
 from ._params import (
@@ -29,7 +29,8 @@ from ._params import (
 )
 from ._ringpoints import SHIFTED_COMPAT, Config, State, points_per_vnode, rebuild, restore, target_counts
 from ._threads import SMALL_BATCH, check_threads, run_sliced
-from .hashing import hash_batch, hash_in_chunks, resolve_algorithm
+from ._algorithms import resolve_algorithm
+from .hashing import hash_batch, hash_in_chunks
 
 __all__ = ["HashRing", "RingPoints"]
 
@@ -79,7 +80,9 @@ def _check_vnodes(vnodes: Any, mode: int) -> int:
     return check_int(vnodes, "vnodes", 1, _MAX_POINTS)
 
 
-def _check_point_counts(names, weights, counts, config: Config) -> None:
+def _check_point_counts(
+    names: tuple[Any, ...], weights: tuple[Any, ...], counts: tuple[int, ...], config: Config
+) -> None:
     """Every node gets a point (default mode) and the ring stays within its size limit."""
     if config.mode == MODE_HASH and config.compat is None:
         for name, weight, count in zip(names, weights, counts):
@@ -99,7 +102,7 @@ def _check_point_counts(names, weights, counts, config: Config) -> None:
 # --------------------------------------------------------------------------- keys
 
 
-def _compat_texts(keys: Any) -> list:
+def _compat_texts(keys: Any) -> list[Any]:
     """``str(k)`` for every key as iterating ``keys`` yields it (uhashring's key rule)."""
     if isinstance(keys, (str, bytes, bytearray)):
         raise TypeError(
@@ -125,7 +128,8 @@ def _compat_texts(keys: Any) -> list:
     for item in items:
         if type(item) is not str:
             return [k if type(k) is str else str(k) for k in items]
-    return items
+    texts: list[Any] = items
+    return texts
 
 
 class HashRing(NodeSet[N]):
@@ -244,9 +248,9 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         config = Config(mode, compat, _check_vnodes(vnodes, mode), name, algo, keybits)
         self._setup(config, *parse_nodes(nodes, integer=compat is not None))
 
-    def _setup(self, config: Config, names: tuple, weights: list, points: Any = None) -> None:
+    def _setup(self, config: Config, names: tuple[Any, ...], weight_list: list[Any], points: Any = None) -> None:
         """Set the ring up: its points built, or taken from a pickle (checked)."""
-        weights = tuple(weights)
+        weights = tuple(weight_list)
         _check_point_counts(names, weights, target_counts(weights, config), config)
         labels = tuple(node_label(name) for name in names)
         self._config = config
@@ -299,7 +303,8 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         TypeError, ValueError, OverflowError
             A key outside the key contract (default mode only).
         """
-        return self._state.index.lookup(key)
+        node: N = self._state.index.lookup(key)
+        return node
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array.
@@ -320,12 +325,12 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         """
         state = self._state
         if type(keys) is list and len(keys) <= SMALL_BATCH and type(threads) is int and threads == 1:
-            out = state.index.owners_small(keys)  # a key at a time: no batch set-up
-            if out is not None:
-                return out
+            small: NDArray[np.int32] | None = state.index.owners_small(keys)  # a key at a time: no batch set-up
+            if small is not None:
+                return small
         return self._owners(state, keys, check_threads(threads))
 
-    def _owners(self, state: State, keys: Any, threads: int = 1) -> np.ndarray:
+    def _owners(self, state: State, keys: Any, threads: int = 1) -> NDArray[np.int32]:
         index = state.index
         config = self._config
         if config.mode == MODE_UHASHRING:
@@ -356,6 +361,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
 
     def _key_hashes(self, keys: Any, threads: int = 1) -> np.ndarray:
         config = self._config
+        batch: KeyBatch
         if config.mode == MODE_KETAMA:
             batch = ObjectKeys(_compat_texts(keys))
             out = np.empty(len(batch), dtype=np.uint32)
@@ -392,8 +398,8 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             ``n`` is not positive or exceeds the nodes that have points.
         """
         state = self._state
-        n = _check_replicas(state, n)
-        return state.index.replicas(key, n)
+        nodes: tuple[N, ...] = state.index.replicas(key, _check_replicas(state, n))
+        return nodes
 
     def replicas_many(self, keys: Any, n: int) -> NDArray[np.int32]:
         """``replicas`` for every key as node indices: an int32 array of shape (len(keys), n)."""
@@ -459,9 +465,8 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
                 i = old.where[name]
             except (KeyError, TypeError):
                 raise KeyError(f"node {name!r} is not on the ring") from None
-            keep = lambda seq: seq[:i] + seq[i + 1 :]  # noqa: E731
             self._state = rebuild(
-                old, keep(old.names), keep(old.weights), keep(old.labels), self._config, i
+                old, _without(old.names, i), _without(old.weights, i), _without(old.labels, i), self._config, i
             )
 
     def copy(self) -> HashRing[N]:
@@ -479,7 +484,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
 
     # ------------------------------------------------------------------ pickling
 
-    def _params(self) -> dict:
+    def _params(self) -> dict[str, Any]:
         """What the ring is: its nodes, weights and parameters (pickles and ``==``)."""
         state = self._state
         config = self._config
@@ -490,17 +495,17 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             "compat": config.compat,
         }
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         # Python values and NumPy arrays only, so a pickle loads with either twin. The
         # points travel too: loading checks them instead of sorting them again.
         state = self._state
         return dict(self._params(), version=_PICKLE_VERSION, points=(state.pos, state.lo, state.owner, state.vnode))
 
-    def __setstate__(self, data: dict) -> None:
+    def __setstate__(self, data: dict[str, Any]) -> None:
         version = data.get("version") if isinstance(data, dict) else None
         if version not in (1, _PICKLE_VERSION):
             raise ValueError(f"unsupported HashRing pickle version {version!r}")
-        fresh = HashRing(
+        fresh: HashRing[Any] = HashRing(
             (), vnodes=data["vnodes"], algorithm=data["algorithm"], compat=data["compat"]
         )
         config = fresh._config
@@ -538,13 +543,20 @@ def _md5_hashes(keys: Any) -> tuple[np.ndarray, np.ndarray]:
     return hi, lo
 
 
-def _check_points(index, n: int) -> None:
+_T = TypeVar("_T")
+
+
+def _without(items: tuple[_T, ...], i: int) -> tuple[_T, ...]:
+    return items[:i] + items[i + 1 :]
+
+
+def _check_points(index: _ring.RingIndex, n: int) -> None:
     if n and index.size == 0:
         raise LookupError("the ring has no points: add a node before looking up keys")
 
 
 def _check_replicas(state: State, n: Any) -> int:
-    n = check_count(n, len(state.names), "ring")
-    if n > state.reachable:
-        raise ValueError(f"asked for {n} replicas but only {state.reachable} nodes have points on the ring")
-    return n
+    count = check_count(n, len(state.names), "ring")
+    if count > state.reachable:
+        raise ValueError(f"asked for {count} replicas but only {state.reachable} nodes have points on the ring")
+    return count

@@ -23,14 +23,15 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from . import _routers, _routers_py
-from ._keys import as_key_batch, int_key_bits, integer_keys
+from ._keycontract_py import int_key_bits
+from ._keys import as_key_batch, integer_keys
 from ._nodeset import N, NodeSet
 from ._params import (
     check_count,
@@ -44,7 +45,8 @@ from ._params import (
     parse_nodes,
 )
 from ._hashfuncs_py import mix64 as _mix64
-from .hashing import hash_in_chunks, hash_key, hash_keys, resolve_algorithm
+from ._algorithms import resolve_algorithm
+from .hashing import hash_in_chunks, hash_key, hash_keys
 from ._threads import SMALL_BATCH, check_threads, run_sliced
 
 __all__ = ["JumpRouter", "Maglev", "MementoRouter", "Rendezvous", "jump_hash", "jumpback_hash"]
@@ -226,6 +228,9 @@ def _check_version(data: Any, kind: str) -> None:
         raise ValueError(f"unsupported {kind} pickle version {version!r}")
 
 
+_R = TypeVar("_R", bound="_Router[Any]")
+
+
 class _Router(NodeSet[N]):
     """Shared plumbing: the algorithm, the lock, copying, batch lookups, and the
     compiled one-key lookup of the current state (``self._one``)."""
@@ -233,6 +238,11 @@ class _Router(NodeSet[N]):
     __slots__ = ("_current", "_keyed", "_one", "_algorithm", "_lock")
 
     _kind = "router"
+    _current: Any  # the state: immutable, replaced whole on every change
+    _keyed: Any  # the kernels' KeyLookup of the state
+    _one: Callable[[Any], N]  # its bound lookup
+    _algorithm: str | None  # None: JumpRouter taking integer keys as they are
+    _lock: threading.Lock
 
     @property
     def _state(self) -> Any:
@@ -244,13 +254,14 @@ class _Router(NodeSet[N]):
         # another thread changes the router uses the old pair or the new one, each
         # consistent in itself (the lookup holds its own arrays and names).
         self._current = state
-        self._keyed = None if state is None else self._one_key(state)
-        self._one = None if state is None else self._keyed.lookup
+        if state is not None:  # None only inside __init__, before the first state
+            self._keyed = self._one_key(state)
+            self._one = self._keyed.lookup
 
     def _one_key(self, state: Any) -> Any:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _key_lookup(self, kind: str, state: Any, size: int, arrays: tuple = ()) -> Any:
+    def _key_lookup(self, kind: str, state: Any, size: int, arrays: tuple[Any, ...] = ()) -> Any:
         """A KeyLookup of ``kind`` for ``state``, hashing keys with the router's
         algorithm; its bound ``lookup`` (the cheapest call there is) is ``self._one``."""
         algorithm = self._algorithm
@@ -285,30 +296,33 @@ class _Router(NodeSet[N]):
     @property
     def algorithm(self) -> str:
         """The key hash (one of :data:`fastring.ALGORITHMS`)."""
-        return self._algorithm
+        algorithm = self._algorithm
+        assert algorithm is not None  # only JumpRouter has none, and says so in its own
+        return algorithm
 
-    def _params(self) -> dict:
-        return self.__getstate__()  # Python values only: nodes, weights, parameters
+    def _params(self) -> dict[str, Any]:
+        return cast("dict[str, Any]", self.__getstate__())  # Python values only: nodes, weights, parameters
 
-    def copy(self):
+    def copy(self: _R) -> _R:
         """An independent copy (same lookups)."""
         clone = object.__new__(type(self))
-        clone._init(self._algorithm, self._state)  # states are immutable: shared
+        # self._algorithm is None only for a JumpRouter, whose _init takes None.
+        clone._init(self._algorithm, self._state)  # type: ignore[arg-type]  # states are immutable: shared
         return clone
 
     __copy__ = copy
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self: _R, memo: Any) -> _R:
         return self.copy()
 
-    def _lookup_many(self, keys: Any, kernel: Any, threads: Any) -> np.ndarray:
+    def _lookup_many(self, keys: Any, kernel: Any, threads: Any) -> NDArray[np.int32]:
         """``kernel(state, hashes, out)`` fills the int32 node indices (of the state read
         once, so a concurrent change is never half seen), fed the key hashes a chunk at
         a time (the whole batch's hashes never exist), in up to ``threads`` slices."""
         if type(keys) is list and len(keys) <= SMALL_BATCH and type(threads) is int and threads == 1:
-            out = self._keyed.many(keys)  # a key at a time: no batch set-up
-            if out is not None:
-                return out
+            small: NDArray[np.int32] | None = self._keyed.many(keys)  # a key at a time: no batch set-up
+            if small is not None:
+                return small
         threads = check_threads(threads)
         state = self._state
         if self._algorithm is None:  # JumpRouter on integer keys: the keys are the hashes
@@ -330,7 +344,7 @@ class _Router(NodeSet[N]):
 
     def _index(self, name: Any) -> int:
         try:
-            return self._state.where[name]
+            return int(self._state.where[name])
         except (KeyError, TypeError):
             raise KeyError(f"node {name!r} is not in the {self._kind}") from None
 
@@ -367,7 +381,7 @@ class _MementoState:
 
     __slots__ = ("size", "slots", "removed", "last", "names", "where", "bucket_of", "replacer", "index")
 
-    def __init__(self, size: int, slots: tuple, removed: tuple, last: int):
+    def __init__(self, size: int, slots: tuple[Any, ...], removed: tuple[Any, ...], last: int) -> None:
         self.size = size  # the b-array size: jump's bucket count
         self.slots = slots  # slots[b]: (name,) for a working bucket, () for a removed one
         self.removed = removed  # ((bucket, replacer, previous last), ...) in removal order
@@ -444,7 +458,7 @@ class MementoRouter(_Router[N]):
         )
 
     @property
-    def buckets(self) -> dict:
+    def buckets(self) -> dict[str, Any]:
         """Node name -> its jump bucket."""
         return dict(self._state.bucket_of)
 
@@ -506,7 +520,7 @@ class MementoRouter(_Router[N]):
             removed = state.removed + ((bucket, working - 1, state.last),)
             self._state = _MementoState(state.size, tuple(slots), removed, bucket)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         state = self._state
         return {
             "version": _PICKLE_VERSION,
@@ -517,7 +531,7 @@ class MementoRouter(_Router[N]):
             "last": state.last,
         }
 
-    def __setstate__(self, data: dict) -> None:
+    def __setstate__(self, data: dict[str, Any]) -> None:
         _check_version(data, "MementoRouter")
         self._init(data["algorithm"], _memento_state(data["size"], data["slots"], data["removed"], data["last"]))
 
@@ -572,7 +586,7 @@ class _JumpState:
 
     __slots__ = ("names", "where")
 
-    def __init__(self, names: tuple):
+    def __init__(self, names: tuple[Any, ...]) -> None:
         self.names = names
         self.where = {name: i for i, name in enumerate(names)}
 
@@ -621,7 +635,7 @@ class JumpRouter(_Router[N]):
             super()._init(algorithm, state)
 
     @property
-    def algorithm(self) -> str | None:
+    def algorithm(self) -> str | None:  # type: ignore[override]  # None: integer keys
         """The key hash (one of :data:`fastring.ALGORITHMS`), or None: integer keys as they are."""
         return self._algorithm
 
@@ -667,10 +681,10 @@ class JumpRouter(_Router[N]):
                 )
             self._state = _JumpState(names[:-1])
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {"version": _PICKLE_VERSION, "algorithm": self._algorithm, "nodes": list(self._state.names)}
 
-    def __setstate__(self, data: dict) -> None:
+    def __setstate__(self, data: dict[str, Any]) -> None:
         _check_version(data, "JumpRouter")
         algorithm = data.get("algorithm")
         if algorithm is not None:
@@ -687,7 +701,9 @@ class _WeightedState:
 
     __slots__ = ("names", "weights", "labels", "where", "name_hashes")
 
-    def __init__(self, names: tuple, weights: tuple, labels: tuple, name_hashes: tuple):
+    def __init__(
+        self, names: tuple[Any, ...], weights: tuple[float, ...], labels: tuple[str, ...], name_hashes: tuple[int, ...]
+    ) -> None:
         self.names = names
         self.weights = weights
         self.labels = labels
@@ -701,18 +717,21 @@ class _WeightedRouter(_Router[N]):
 
     __slots__ = ()
 
-    def _make_state(self, names: tuple, weights: Iterable):
+    def _make_state(self, names: tuple[Any, ...], weights: Iterable[Any]) -> _WeightedState:
         labels = tuple(node_label(name) for name in names)
-        hashes = tuple(hash_key(label, self._algorithm) for label in labels)
+        hashes = tuple(hash_key(label, self.algorithm) for label in labels)
         return self._new_state(names, tuple(float(w) for w in weights), labels, hashes)
 
-    def _new_state(self, names: tuple, weights: tuple, labels: tuple, name_hashes: tuple):
+    def _new_state(
+        self, names: tuple[Any, ...], weights: tuple[float, ...], labels: tuple[str, ...], name_hashes: tuple[int, ...]
+    ) -> _WeightedState:
         raise NotImplementedError  # pragma: no cover - abstract
 
     @property
     def weights(self) -> tuple[float, ...]:
         """Node weights as floats, aligned with :attr:`nodes`."""
-        return self._state.weights
+        weights: tuple[float, ...] = self._state.weights
+        return weights
 
     def add(self, name: N, weight: float = 1) -> None:
         """Add node ``name`` (appended to :attr:`nodes`). Rendezvous moves keys only to
@@ -736,14 +755,14 @@ class _WeightedRouter(_Router[N]):
                 state.name_hashes[:i] + state.name_hashes[i + 1 :],
             )
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {
             "version": _PICKLE_VERSION,
             "algorithm": self._algorithm,
             "nodes": list(zip(self._state.names, self._state.weights)),
         }
 
-    def __setstate__(self, data: dict) -> None:
+    def __setstate__(self, data: dict[str, Any]) -> None:
         _check_version(data, type(self).__name__)
         self._init(data["algorithm"], None)
         self._state = self._make_state(*parse_node_pairs(data["nodes"]))
@@ -752,7 +771,9 @@ class _WeightedRouter(_Router[N]):
 class _RendezvousState(_WeightedState):
     __slots__ = ("seeds", "inv_weights")
 
-    def __init__(self, names, weights, labels, name_hashes):
+    def __init__(
+        self, names: tuple[Any, ...], weights: tuple[float, ...], labels: tuple[str, ...], name_hashes: tuple[int, ...]
+    ) -> None:
         super().__init__(names, weights, labels, name_hashes)
         self.seeds = frozen(np.array([_mix64(h ^ _SALT_SEED) for h in name_hashes], dtype=np.uint64))
         self.inv_weights = frozen(np.array([1.0 / w for w in weights], dtype=np.float64))
@@ -807,7 +828,9 @@ class Rendezvous(_WeightedRouter[N]):
         self._init(algorithm, None)
         self._state = self._make_state(*parse_nodes(nodes))
 
-    def _new_state(self, names, weights, labels, name_hashes) -> _RendezvousState:
+    def _new_state(
+        self, names: tuple[Any, ...], weights: tuple[float, ...], labels: tuple[str, ...], name_hashes: tuple[int, ...]
+    ) -> _RendezvousState:
         return _RendezvousState(names, weights, labels, name_hashes)
 
     def __repr__(self) -> str:
@@ -842,8 +865,8 @@ class Rendezvous(_WeightedRouter[N]):
         state = self._state
         ranks = np.empty((1, len(state.names)), dtype=np.float64)
         if state.names:
-            _routers.rendezvous_scores(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, ranks)
-        return 1.0 / ranks[0]
+            _routers.rendezvous_scores(_hash_one(key, self.algorithm), state.seeds, state.inv_weights, ranks)
+        return np.asarray(1.0 / ranks[0])
 
     def replicas(self, key: Any, n: int) -> tuple[N, ...]:
         """The ``n`` nodes with the highest scores for ``key``, best first.
@@ -859,7 +882,7 @@ class Rendezvous(_WeightedRouter[N]):
         state = self._state
         n = check_count(n, len(state.names))
         ranks = np.empty((1, len(state.names)), dtype=np.float64)
-        _routers.rendezvous_scores(_hash_one(key, self._algorithm), state.seeds, state.inv_weights, ranks)
+        _routers.rendezvous_scores(_hash_one(key, self.algorithm), state.seeds, state.inv_weights, ranks)
         order = np.argsort(ranks[0], kind="stable")[:n]
         return tuple(state.names[i] for i in order.tolist())
 
@@ -867,7 +890,7 @@ class Rendezvous(_WeightedRouter[N]):
         """``replicas`` for every key as node indices: int32 array of shape (len(keys), n)."""
         state = self._state
         n = check_count(n, len(state.names))
-        hashes = _hashes(keys, self._algorithm)
+        hashes = _hashes(keys, self.algorithm)
         out = np.empty((len(hashes), n), dtype=np.int32)
         step = max(1, (1 << 16) // len(state.names))
         ranks = np.empty((min(step, len(hashes)), len(state.names)), dtype=np.float64)
@@ -888,7 +911,7 @@ class Rendezvous(_WeightedRouter[N]):
         remaining = np.array(capacities, dtype=np.int64)  # a copy: the kernel counts down
         if remaining.shape != (len(state.names),):
             raise ValueError(f"capacities must hold one value per node ({len(state.names)})")
-        hashes = _hashes(keys, self._algorithm)
+        hashes = _hashes(keys, self.algorithm)
         out = np.empty(len(hashes), dtype=np.int32)
         if not len(hashes):
             return out
@@ -930,19 +953,22 @@ def _is_prime(n: int) -> bool:
 
 
 def _check_table_size(table_size: Any) -> int:
-    table_size = check_int(table_size, "table_size", 2, _MAX_BUCKETS)
-    if not _is_prime(table_size):
+    size = check_int(table_size, "table_size", 2, _MAX_BUCKETS)
+    if not _is_prime(size):
         raise ValueError(
-            f"table_size must be prime (Maglev's permutations need it), got {table_size}; "
+            f"table_size must be prime (Maglev's permutations need it), got {size}; "
             "e.g. 251, 4099, 65537, 655373"
         )
-    return table_size
+    return size
 
 
 class _MaglevState(_WeightedState):
     __slots__ = ("table",)
 
-    def __init__(self, names, weights, labels, name_hashes, table_size: int):
+    def __init__(
+        self, names: tuple[Any, ...], weights: tuple[float, ...], labels: tuple[str, ...], name_hashes: tuple[int, ...],
+        table_size: int,
+    ) -> None:
         super().__init__(names, weights, labels, name_hashes)
         if len(names) > table_size:
             raise ValueError(f"{len(names)} nodes do not fit a Maglev table of {table_size} slots")
@@ -1007,10 +1033,12 @@ class Maglev(_WeightedRouter[N]):
         self._init(algorithm, None)
         self._state = self._make_state(*parse_nodes(nodes))
 
-    def _new_state(self, names, weights, labels, name_hashes) -> _MaglevState:
+    def _new_state(
+        self, names: tuple[Any, ...], weights: tuple[float, ...], labels: tuple[str, ...], name_hashes: tuple[int, ...]
+    ) -> _MaglevState:
         return _MaglevState(names, weights, labels, name_hashes, self._table_size)
 
-    def copy(self):
+    def copy(self) -> Maglev[N]:
         clone = super().copy()
         clone._table_size = self._table_size
         return clone
@@ -1028,7 +1056,8 @@ class Maglev(_WeightedRouter[N]):
     @property
     def table(self) -> np.ndarray:
         """The lookup table: node index of every slot (read-only int32 array)."""
-        return self._state.table
+        table: np.ndarray = self._state.table
+        return table
 
     def lookup(self, key: Any) -> N:
         """The node of one key: ``nodes[table[hash(key) % M]]``.
@@ -1048,10 +1077,10 @@ class Maglev(_WeightedRouter[N]):
         ``threads`` parallel parts for a large batch, same answer)."""
         return self._lookup_many(keys, _maglev_many, threads)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {**super().__getstate__(), "table_size": self._table_size}
 
-    def __setstate__(self, data: dict) -> None:
+    def __setstate__(self, data: dict[str, Any]) -> None:
         _check_version(data, "Maglev")
         self._table_size = _check_table_size(data["table_size"])
         super().__setstate__(data)

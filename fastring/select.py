@@ -133,7 +133,7 @@ class WeightedSampler:
         self._n_positive = n_positive
 
     @property
-    def names(self) -> tuple:
+    def names(self) -> tuple[Any, ...]:
         """The names, in index order (the indices themselves for a sequence)."""
         return self._names
 
@@ -153,7 +153,7 @@ class WeightedSampler:
     def __repr__(self) -> str:
         return f"WeightedSampler(n={len(self._names)}, positive={self._n_positive})"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         if isinstance(self._names, tuple) and self._names == tuple(range(len(self._names))):
             return (WeightedSampler, (self._weights.tolist(),))
         return (WeightedSampler, (dict(zip(self._names, self._weights.tolist())),))
@@ -204,7 +204,7 @@ class WeightedSampler:
             keys = np.log(e) - np.log(self._weights)
         return np.argsort(keys, kind="stable")[:k].astype(np.int64, copy=False)
 
-    def sample_names(self, size: int, *, rng: Any = None, replace: bool = True) -> list:
+    def sample_names(self, size: int, *, rng: Any = None, replace: bool = True) -> list[Any]:
         """Like :meth:`sample` (an int ``size``), returning a list of names."""
         check_int(size, "size")
         names = self._names
@@ -216,7 +216,8 @@ class WeightedSampler:
 
     def pick_name(self, rng: Any = None) -> Hashable:
         """One name: ``names[pick(rng)]``."""
-        return self._names[self.pick(rng)]
+        name: Hashable = self._names[self.pick(rng)]
+        return name
 
 
 # Rows of the smooth weighted round robin state (the kernels' table, by name).
@@ -302,38 +303,38 @@ class SmoothWeightedRoundRobin:
         self._state = _initial_state(ints)
         # Passing a memoryview to a compiled kernel is ~5x cheaper than passing the array;
         # one choice at a time goes through a table that holds the buffer once.
-        self._view = memoryview(self._state)
+        self._view = self._state.data
         self._table = _select.SwrrTable(self._state)
         self._lock = threading.Lock()
 
     @property
-    def names(self) -> tuple:
+    def names(self) -> tuple[Any, ...]:
         """The peers' names, in index order."""
         return self._names
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         """Pickles as its configuration (weights, health settings, clock); the copy
         starts fresh, as a new one does: at the start of the rotation, every peer up."""
         kwargs = {"max_fails": self._max_fails, "fail_timeout": self._fail_timeout, "clock": self._clock}
         return (construct, (SmoothWeightedRoundRobin, (self.weights,), kwargs))
 
-    def _row(self, row: int) -> dict:
+    def _row(self, row: int) -> dict[Hashable, int]:
         with self._lock:
             values = self._state[row].tolist()
         return dict(zip(self._names, values))
 
     @property
-    def weights(self) -> dict:
+    def weights(self) -> dict[Hashable, int]:
         """name -> configured weight."""
         return self._row(_WEIGHT)
 
     @property
-    def effective_weights(self) -> dict:
+    def effective_weights(self) -> dict[Hashable, int]:
         """name -> effective weight (lowered by failures, recovering by one per choice)."""
         return self._row(_EFFECTIVE)
 
     @property
-    def current_weights(self) -> dict:
+    def current_weights(self) -> dict[Hashable, int]:
         """name -> current weight (nginx's ``current_weight``)."""
         return self._row(_CURRENT)
 
@@ -378,7 +379,8 @@ class SmoothWeightedRoundRobin:
         NoAvailableNode
             Every peer is down or failing.
         """
-        return self._names[self.next_index()]
+        name: Hashable = self._names[self.next_index()]
+        return name
 
     def next_many(self, n: int) -> np.ndarray:
         """The next ``n`` peers' indices as an int64 array (one compiled loop).

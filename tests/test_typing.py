@@ -1,5 +1,6 @@
 """A typed user's script passes ``mypy --strict``: generic routers and balancers,
-``NDArray[np.int32]`` batches, ``Lease.__exit__`` returning None, ``Mapping`` weights."""
+``NDArray[np.int32]`` batches, ``Lease.__exit__`` returning None, ``Mapping`` weights;
+and so does fastring itself."""
 
 import os
 import subprocess
@@ -19,6 +20,18 @@ def test_service_script_passes_mypy_strict():
         [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", "--no-incremental",
          "--python-version", "3.11", script],
         capture_output=True, text=True, cwd=os.path.dirname(HERE), timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_fastring_itself_passes_mypy_strict():
+    pytest.importorskip("mypy")
+    root = os.path.dirname(HERE)
+    # The project's [tool.mypy] settings: the optional extras ship no stubs.
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-version", "3.11",
+         "--config-file", os.path.join(root, "pyproject.toml"), "-p", "fastring"],
+        capture_output=True, text=True, cwd=root, timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
 

@@ -39,7 +39,8 @@ from .._batches import ChunkedKeys, DictKeys, IntKeys, KeyBatch, ObjectKeys, Pac
 from .._keycontract_py import at_position
 from .._keys import as_key_batch, check_column, signed_integers
 from .._params import check_int, is_int
-from ..hashing import hash_batch, resolve_algorithm
+from .._algorithms import resolve_algorithm
+from ..hashing import hash_batch
 
 __all__ = [
     "cassandra_token",
@@ -77,9 +78,9 @@ _LONG_LE = _Type("int", 64, 8, "<")
 
 class _System(NamedTuple):
     name: str
-    types: dict  # key_type -> _Type; the first two are the string and binary types
-    int32: str | None  # the key_type inferred for 32-bit integer arrays
-    int64: str | None  # ... and for 64-bit ones; Python ints need key_type if they differ
+    types: dict[str, _Type]  # key_type -> _Type; the first two are the string and binary types
+    int32: str  # the key_type inferred for 32-bit integer arrays
+    int64: str  # ... and for 64-bit ones; Python ints need key_type if they differ
 
 
 _KAFKA = _System(
@@ -179,7 +180,7 @@ def _fixed_bytes(data: np.ndarray, width: int) -> PackedKeys:
 _TEXT_TYPES = (str, bytes, bytearray, memoryview)
 
 
-def _check_text(batch: KeyBatch, type_name: str, *, types: tuple = _TEXT_TYPES, objects: bool = True) -> None:
+def _check_text(batch: KeyBatch, type_name: str, *, types: tuple[Any, ...] = _TEXT_TYPES, objects: bool = True) -> None:
     """Integer keys are not text: refuse them (the kernels would hash their 8 bytes).
 
     ``objects=False``: Python objects are left to the kernel, which refuses integers
@@ -356,7 +357,7 @@ def _nulls_as(compute: Any, keys: Any, null_value: Any) -> np.ndarray:
     the rest hashed; an error there names the key's position among all the keys.
     """
     try:
-        return compute(keys)
+        return np.asarray(compute(keys))
     except (TypeError, ValueError) as exc:
         rest, mask = _split_nulls(keys)
         if mask is None:

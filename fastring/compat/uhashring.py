@@ -59,7 +59,7 @@ def _ketama_hash(key: Any, replica: int = 0) -> int:
     return int.from_bytes(digest[at : at + 4], "little")
 
 
-def _points(conf: dict) -> int:
+def _points(conf: dict[str, Any]) -> int:
     """The number of md5-ring points of a node: ``vnodes * weight`` (as ``range`` reads it)."""
     return len(range(conf["vnodes"] * conf["weight"]))
 
@@ -69,7 +69,7 @@ class _Continuum:
 
     __slots__ = ("keys", "ring")
 
-    def __init__(self, keys: list, ring: dict) -> None:
+    def __init__(self, keys: list[Any], ring: dict[int, Any]) -> None:
         self.keys = keys  # sorted positions; the ketama ring keeps colliding ones
         self.ring = ring  # position -> node name
 
@@ -134,13 +134,13 @@ class HashRing:
             raise TypeError("weight_fn should be a callable function")
         self._default_vnodes = vnodes
         self._weight_fn = weight_fn
-        self._nodes: dict = {}  # name -> configuration dict, as uhashring's runtime._nodes
-        self._counts: dict = {}  # md5 ring: name -> points made by its last rebuild
-        self._native: _NativeRing | None = None  # the compiled ring, when it can serve
+        self._nodes: dict[Any, Any] = {}  # name -> configuration dict, as uhashring's runtime._nodes
+        self._counts: dict[Any, Any] = {}  # md5 ring: name -> points made by its last rebuild
+        self._native: _NativeRing[Any] | None = None  # the compiled ring, when it can serve
         self._python: _Continuum | None = None  # the Python ring, when it cannot
         self._view: _Continuum | None = None  # the continuum read from the compiled ring
-        self._points_of: dict = {}  # Python md5 ring: name -> the points it wrote
-        self._distribution: Counter = Counter()
+        self._points_of: dict[Any, Any] = {}  # Python md5 ring: name -> the points it wrote
+        self._distribution: Counter[Any] = Counter()
         if self._configure_nodes(nodes):
             self._create_ring(list(self._nodes.items()))
 
@@ -152,7 +152,7 @@ class HashRing:
             nodes = [nodes]
         elif not isinstance(nodes, (dict, list)):
             raise ValueError(f"nodes configuration should be a list or a dict, got {type(nodes)}")
-        parsed = {}
+        parsed: dict[Any, dict[str, Any]] = {}
         changed = False
         for node in nodes:
             conf = {
@@ -191,7 +191,7 @@ class HashRing:
         self._nodes.update(parsed)
         return changed
 
-    def _create_ring(self, items: list) -> None:
+    def _create_ring(self, items: list[Any]) -> None:
         """Rebuild the points of the nodes in ``items`` (ketama: of every node)."""
         self._view = None
         if self._ketama:
@@ -201,7 +201,7 @@ class HashRing:
         else:
             self._native_md5(items)
 
-    def _native_md5(self, items: list) -> None:
+    def _native_md5(self, items: list[Any]) -> None:
         counts = dict(self._counts)
         for name, conf in items:
             counts[name] = _points(conf)
@@ -226,7 +226,7 @@ class HashRing:
         self._counts = counts
         self._distribution = Counter(live)
 
-    def _python_md5(self, items: list) -> None:
+    def _python_md5(self, items: list[Any]) -> None:
         cont = self._python
         if cont is None:
             cont = self._python = _Continuum([], {})
@@ -263,7 +263,7 @@ class HashRing:
             self._python = None
             return
         self._use(None)
-        ring: dict = {}
+        ring: dict[int, Any] = {}
         keys = []
         for name, share in shares.items():
             for w in range(share):
@@ -275,15 +275,15 @@ class HashRing:
         keys.sort()
         self._python = _Continuum(keys, ring)
 
-    def _use(self, native: _NativeRing | None) -> None:
+    def _use(self, native: _NativeRing[Any] | None) -> None:
         """Serve lookups from ``native`` (None: from the Python ring)."""
         self._native = native
         if native is not None and native._state.index.size:
             # While the compiled ring has points its search is get_node itself: no
             # Python frame per call (the method below gives the same answers).
-            self.get_node = native._state.index.lookup
+            self.get_node = native._state.index.lookup  # type: ignore[method-assign]
         else:
-            self.get_node = self._python_lookup
+            self.get_node = self._python_lookup  # type: ignore[method-assign]
 
     def _continuum(self) -> _Continuum:
         """The points as uhashring holds them (``_keys``, ``_ring``)."""
@@ -342,12 +342,13 @@ class HashRing:
             return pos
         return (cont.keys[pos], cont.ring[cont.keys[pos]])
 
-    def get(self, key: Any) -> dict | None:
+    def get(self, key: Any) -> dict[str, Any] | None:
         """The configuration dict of the node owning ``key``."""
         name = self.get_node(key)
         if name is None and not self.size:
             return None
-        return self._nodes[name]
+        conf: dict[str, Any] = self._nodes[name]
+        return conf
 
     def __getitem__(self, key: Any) -> Any:
         """The ``instance`` of the node owning ``key``."""
@@ -366,20 +367,22 @@ class HashRing:
 
     def get_node_pos(self, key: Any) -> int | None:
         """The index in ``_keys`` of the point owning ``key``."""
-        return self._get(key, "pos")
+        pos: int | None = self._get(key, "pos")
+        return pos
 
     def get_node_weight(self, key: Any) -> Any:
         return self._get(key, "weight")
 
-    def get_server(self, key: Any) -> tuple | None:
+    def get_server(self, key: Any) -> tuple[Any, ...] | None:
         """The ketama ``(position, name)`` of the point owning ``key``."""
-        return self._get(key, "tuple")
+        point: tuple[Any, ...] | None = self._get(key, "tuple")
+        return point
 
     def get_key(self, key: Any) -> Any:
         """``hashi(key)`` (hash_ring's name for it)."""
         return self.hashi(key)
 
-    def get_instances(self) -> list:
+    def get_instances(self) -> list[Any]:
         """The ``instance`` of every node that has a truthy one."""
         return [c.get("instance") for c in self._nodes.values() if c.get("instance")]
 
@@ -387,12 +390,12 @@ class HashRing:
         """The names of all configured nodes (a dict keys view)."""
         return self._nodes.keys()
 
-    def get_points(self) -> list:
+    def get_points(self) -> list[Any]:
         """Every ``(position, name)`` of the continuum, in ring order."""
         cont = self._continuum()
         return [(k, cont.ring[k]) for k in cont.keys]
 
-    def range(self, key: Any, size: Any = None, unique: bool = True) -> Iterator[dict]:
+    def range(self, key: Any, size: Any = None, unique: bool = True) -> Iterator[dict[str, Any]]:
         """The configurations of the nodes met walking the ring from ``key``'s point.
 
         ``unique``: each node once, at most ``size`` (default: all of them).
@@ -407,7 +410,7 @@ class HashRing:
             return
         yield from self._walk(key, size, unique)
 
-    def _walk(self, key: Any, size: Any, unique: bool) -> Iterator[dict]:
+    def _walk(self, key: Any, size: Any, unique: bool) -> Iterator[dict[str, Any]]:
         cont = self._continuum()
         keys, ring, nodes = cont.keys, cont.ring, self._nodes
         seen: Any
@@ -487,13 +490,13 @@ class HashRing:
 
     # ------------------------------------------------------------------ pickling
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         # The compiled ring pickles itself; the bound search and the read-out are remade.
         state = dict(self.__dict__)
         del state["get_node"], state["_view"]
         return state
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._view = None
         self._use(self._native)
@@ -501,19 +504,19 @@ class HashRing:
     # ------------------------------------------------------------------ attributes
 
     @property
-    def conf(self) -> dict:
+    def conf(self) -> dict[str, Any]:
         """Node name -> configuration dict."""
         return self._nodes
 
     nodes = conf
 
     @property
-    def distribution(self) -> Counter:
+    def distribution(self) -> Counter[Any]:
         """Node name -> number of points it made."""
         return self._distribution
 
     @property
-    def ring(self) -> dict:
+    def ring(self) -> dict[int, Any]:
         """Position -> node name, for every point on the ring."""
         return self._continuum().ring
 
@@ -528,9 +531,9 @@ class HashRing:
         return len(self._continuum().ring)
 
     @property
-    def _ring(self) -> dict:
+    def _ring(self) -> dict[int, Any]:
         return self._continuum().ring
 
     @property
-    def _keys(self) -> list:
+    def _keys(self) -> list[Any]:
         return self._continuum().keys
