@@ -19,6 +19,7 @@ from .balance import (
 from ._nodeset import Node
 from .hashing import ALGORITHMS, hash_key, hash_keys
 from .bounded import assign_bounded
+from .executor import KeyedExecutor, WorkerLost
 from .ring import HashRing
 from .pipeline import node_names, split, write_split
 from .routers import JumpRouter, Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
@@ -31,6 +32,7 @@ __all__ = [
     "HashRing",
     "LeastConnections",
     "JumpRouter",
+    "KeyedExecutor",
     "Maglev",
     "MementoRouter",
     "NoAvailableNode",
@@ -42,6 +44,7 @@ __all__ = [
     "RoundRobin",
     "SmoothWeightedRoundRobin",
     "WeightedSampler",
+    "WorkerLost",
     "__version__",
     "assign_bounded",
     "hash_key",

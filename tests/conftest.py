@@ -85,50 +85,8 @@ def redis_server(tmp_path_factory):
     Skipped where redis-server is not installed, except under CI (``.ci/run``
     installs it), where its absence is an error.
     """
-    import os
-    import shutil
-    import socket
-    import subprocess
-    import time
+    import servers
 
-    binary = shutil.which("redis-server")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("redis-server is not installed (.ci/run installs it)")
-        pytest.skip("redis-server is not installed")
-    workdir = tmp_path_factory.mktemp("redis")
-
-    def start():
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with open(workdir / f"redis-{port}.log", "wb") as log:  # the child keeps its own copy
-            proc = subprocess.Popen(
-                [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                 "--cluster-config-file", f"nodes-{port}.conf", "--save", "", "--appendonly", "no",
-                 "--dir", str(workdir)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 20
-        while proc.poll() is None and time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                return proc, port
-            except OSError:
-                time.sleep(0.05)
-        proc.kill()
-        proc.wait()
-        return None, (workdir / f"redis-{port}.log").read_text(errors="replace")[-500:]
-
-    for _ in range(3):  # the free port may be taken between choosing and binding it
-        proc, port = start()
-        if proc is not None:
-            break
-    else:
-        pytest.fail(f"redis-server did not start: {port}")
-    try:
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    binary = servers.require("redis-server")
+    with servers.redis(binary, cluster=True, workdir=str(tmp_path_factory.mktemp("redis"))) as server:
+        yield server.port

@@ -16,6 +16,7 @@ import zlib
 import numpy as np
 import pytest
 
+import servers
 from fastring import HashRing
 from fastring._implementation import use_twin
 
@@ -198,20 +199,15 @@ def _need(binary):
 
 @pytest.fixture(scope="module")
 def memcached_servers():
-    binary = _need("memcached")
-    ports, procs = [], []
+    binary = servers.require("memcached")
+    started = []
     try:
         for _ in range(3):
-            port = _free_port()
-            proc = subprocess.Popen([binary, "-p", str(port), "-l", "127.0.0.1", "-U", "0", "-u", "nobody"])
-            procs.append(proc)
-            _wait_for(port, proc, "memcached")
-            ports.append(port)
-        yield [f"127.0.0.1:{p}" for p in ports]
+            started.append(servers.memcached(binary))
+        yield [f"127.0.0.1:{s.port}" for s in started]
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(timeout=10)
+        for server in started:
+            server.stop()
 
 
 @pytest.mark.parametrize(
