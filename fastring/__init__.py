@@ -24,6 +24,7 @@ from .ring import HashRing
 from .pipeline import node_names, split, write_split
 from .routers import JumpRouter, Maglev, MementoRouter, Rendezvous, jump_hash, jumpback_hash
 from .select import SmoothWeightedRoundRobin, WeightedSampler
+from .sharded import ShardedClient
 
 __all__ = [
     "ALGORITHMS",
@@ -42,6 +43,7 @@ __all__ = [
     "RandomChoice",
     "Rendezvous",
     "RoundRobin",
+    "ShardedClient",
     "SmoothWeightedRoundRobin",
     "WeightedSampler",
     "WorkerLost",

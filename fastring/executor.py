@@ -97,19 +97,24 @@ class _Task:
         self.args = args
         self.kwargs = kwargs
         self.key = key  # what the router routes
-        self.identity = identity  # the key in _homes, or None for a keyless task
+        self.identity = identity  # the key in _homes, or _KEYLESS
         self.payload = payload  # the pickled task (process workers)
         self.tries = tries  # runs left after this one if its worker dies
         self.sent = False  # in the current process's pipe (it is running or will run)
 
 
+_KEYLESS = object()  # the identity of a task without a key
+
+
 def _key_identity(key: Any) -> Any:
-    """A hashable stand-in for ``key`` in the table of keys with unfinished tasks."""
+    """A hashable stand-in for ``key`` in the table of keys with unfinished tasks.
+    Keys that are equal route alike (1 and True hash the same bytes), so the key
+    itself serves; an unhashable one (bytearray, memoryview) stands as its bytes."""
     try:
         hash(key)
-    except TypeError:  # bytearray, memoryview: their bytes are the key
-        return (bytes, bytes(key))
-    return (type(key), key)  # 1 and True are different keys
+    except TypeError:
+        return bytes(key)
+    return key
 
 
 # --------------------------------------------------------------------------- workers
@@ -256,7 +261,8 @@ class KeyedExecutor(Executor):
         self._context = (mp_context or _default_context()) if kind == "process" else None
         self._random = random.Random(seed)
         self._ids = itertools.count()
-        self._lock = threading.RLock()  # a done callback may submit
+        # Never held while a future resolves: a done callback may submit.
+        self._lock = threading.Lock()
         self._slots = [_Slot(f"worker-{i}") for i in range(self._n)]
         self._where = {slot.name: slot for slot in self._slots}
         self._homes: dict[Any, list[Any]] = {}  # key identity -> [slot, its unfinished tasks]
@@ -303,7 +309,7 @@ class KeyedExecutor(Executor):
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Run ``fn(*args, **kwargs)`` on the less loaded of two random workers."""
-        return self._submit(None, None, fn, args, kwargs)
+        return self._submit(None, _KEYLESS, fn, args, kwargs)
 
     def submit_keyed(self, key: Any, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         """Run ``fn(*args, **kwargs)`` on ``key``'s worker, after every task submitted
@@ -335,12 +341,13 @@ class KeyedExecutor(Executor):
                     "use a module-level function and picklable arguments, or kind='thread'"
                 ) from exc
         future: Future[Any] = Future()
+        task = _Task(next(self._ids), future, fn, args, kwargs, key, identity, payload, self._retries)
         with self._lock:
             if self._broken is not None:
                 raise RuntimeError(f"the KeyedExecutor is broken: {self._broken}")
             if self._shutdown:
                 raise RuntimeError("cannot submit after shutdown")
-            self._place(_Task(next(self._ids), future, fn, args, kwargs, key, identity, payload, self._retries))
+            self._place(task)
         return future
 
     def _open_slots(self) -> list[_Slot]:
@@ -351,7 +358,7 @@ class KeyedExecutor(Executor):
     def _place(self, task: _Task) -> None:
         """Queue ``task`` on a slot (under the lock): its key's home, else the router's
         choice; a keyless task on the less loaded of two random slots."""
-        if task.identity is None:
+        if task.identity is _KEYLESS:
             open_slots = self._open
             n = len(open_slots)
             if n == 1:
@@ -385,7 +392,7 @@ class KeyedExecutor(Executor):
     def _finished(self, slot: _Slot, task: _Task) -> None:
         """Forget a finished or cancelled task (under the lock)."""
         del slot.tasks[task.id]
-        if task.identity is not None:
+        if task.identity is not _KEYLESS:
             home = self._homes[task.identity]
             home[1] -= 1
             if home[1] == 0:
@@ -557,7 +564,7 @@ class KeyedExecutor(Executor):
             tasks = list(slot.tasks.values())
             slot.tasks.clear()
             for task in tasks:
-                if task.identity is not None:
+                if task.identity is not _KEYLESS:
                     self._homes.pop(task.identity, None)  # all of these keys' tasks are here
             moved: list[_Task] = []
             for task in tasks:
@@ -617,11 +624,10 @@ class KeyedExecutor(Executor):
         left. With ``wait``, return when every worker has exited."""
         with self._lock:
             self._shutdown = True
-            if cancel_futures:
-                for slot in self._slots:
-                    for task in list(slot.tasks.values()):
-                        if not task.future.running():
-                            task.future.cancel()  # forgotten when its worker reaches it
+            queued = [t.future for s in self._slots for t in s.tasks.values()] if cancel_futures else []
+        for future in queued:
+            future.cancel()  # fails if running; a cancelled one is forgotten when its worker reaches it
+        with self._lock:
             for slot in self._slots:
                 if slot.alive and not slot.tasks and not slot.closed:
                     self._close(slot)
