@@ -15,7 +15,7 @@ def main() -> None:
     print("# Benchmarks\n")
     print("Interleaved best-of-N timings from `bench/` (see `bench/README.md`); ratios are")
     print("peer time / fastring time from the same run, so higher is better. Reproduce with")
-    print("`python bench/bench_<area>.py` (hashing, ring, routers, select, compat, pipeline, calls), then")
+    print("`python bench/bench_<area>.py` (hashing, ring, routers, select, compat, pipeline, calls, uhashring, pools), then")
     print("`python bench/report.py > docs/benchmarks.md`. The machine is a shared 2-core VM:")
     print("absolute times move by tens of percent between runs; ratios within a run hold better.\n")
     for path in paths:

@@ -379,6 +379,13 @@ class KeyedExecutor(Executor):
         slot.tasks[task.id] = task
         slot.feed.put(task)
 
+    def map(
+        self, fn: Callable[..., T], *iterables: Iterable[Any], timeout: float | None = None, chunksize: int = 1
+    ) -> Iterator[T]:
+        """``map(fn, *iterables)`` on the workers as keyless tasks, results in order (as
+        ``concurrent.futures.Executor.map``; ``chunksize`` is accepted and ignored)."""
+        return super().map(fn, *iterables, timeout=timeout, chunksize=chunksize)
+
     def map_keyed(
         self, fn: Callable[..., T], keys: Iterable[Any], *iterables: Iterable[Any], timeout: float | None = None
     ) -> Iterator[T]:
