@@ -29,7 +29,7 @@ def _read(path: str, format: str, on: str, text_keys: bool) -> Any:
     try:
         import pyarrow  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the environment
-        raise CommandError("fastring split needs pyarrow: pip install 'fastring[arrow]'") from None
+        raise CommandError("fastring split needs pyarrow: pip install 'fastring-shard[arrow]'") from None
     if format == "parquet":
         import pyarrow.parquet as pq
 

@@ -11,7 +11,7 @@ The router is frozen (copied) when the graph is built and travels to the workers
 as one task's result, not once per partition; routers pickle as their nodes and
 parameters (about a kilobyte for 64 nodes) and are rebuilt where they land.
 
-Needs ``dask[dataframe]`` (``pip install 'fastring[dask]'``).
+Needs ``dask[dataframe]`` (``pip install 'fastring-shard[dask]'``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _dask() -> Any:
         import dask
         import dask.dataframe  # noqa: F401
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("fastring.dask needs dask: pip install 'fastring[dask]'") from None
+        raise ImportError("fastring.dask needs dask: pip install 'fastring-shard[dask]'") from None
     return dask
 
 

@@ -263,7 +263,7 @@ def _optional(module: str, extra: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(f"this needs {module}: pip install 'fastring[{extra}]'") from None
+        raise ImportError(f"this needs {module}: pip install 'fastring-shard[{extra}]'") from None
 
 
 # --------------------------------------------------------------------------- files
