@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -11,7 +12,9 @@ from typing import Any
 
 from . import IMPLEMENTATION, __version__
 from .analysis import ideal_moved_fraction, load_stats, moved_fraction, router_memory
-from ._cmdio import CommandError, add_node_arguments, batch_error, int_in, read_key_lines, read_nodes, sample_keys
+from ._cmdio import (
+    CommandError, add_node_arguments, batch_error, int_in, read_key_lines, read_nodes, require_matplotlib, sample_keys,
+)
 
 
 def _factories() -> dict[str, Callable[[list[str]], Any]]:
@@ -103,6 +106,24 @@ def compare_routers(num_nodes: int, num_keys: int, *, seed: int = 0, repeats: in
     return rows
 
 
+COLUMNS = """\
+columns:
+  ns/key            lookup_many time per key (lower is faster)
+  peak/mean         keys on the busiest node / keys per node on average (1.000 = perfect)
+  std/mean          standard deviation of the keys per node / the mean (0 = perfect)
+  moved -1 (ideal)  keys that change node when one node in the middle leaves, and in
+                    brackets the least any router can move (the leaving node's share)
+  moved +1 (ideal)  the same when one node joins
+  build ms          time to build the router over all the nodes
+  memory KiB        the router's own arrays and tables
+
+why jump moves half the keys when a middle node leaves: jump hash numbers its buckets
+0..n-1 and can only drop the last one. Removing a node from the middle renumbers every
+bucket after it, so the keys of all those nodes move. memento (jump with removals)
+remembers the gap and moves only the leaving node's keys.
+"""
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     header = (
         f"{'router':<12} {'ns/key':>8} {'peak/mean':>9} {'std/mean':>8} "
@@ -140,13 +161,56 @@ def cmd_compare(args: argparse.Namespace) -> int:
         )
     long_run = args.keys * max(args.nodes, 1) >= 10**8 or args.keys >= 10**6
     progress = (lambda message: print(message, file=sys.stderr, flush=True)) if (long_run or args.progress) else None
+    if args.plot:
+        require_matplotlib()
     rows = compare_routers(args.nodes, args.keys, seed=args.seed, progress=progress)
-    print(
-        f"fastring {__version__} ({IMPLEMENTATION}): {args.nodes} nodes, {args.keys:,} sample keys "
-        f"(user:<n>), one node removed from the middle / one added"
-    )
-    print(format_table(rows))
+    if args.json:
+        summary = {"fastring": __version__, "implementation": IMPLEMENTATION, "nodes": args.nodes,
+                   "keys": args.keys, "seed": args.seed, "routers": rows}
+        json.dump(summary, sys.stdout, indent=2)
+        print()
+    else:
+        print(
+            f"fastring {__version__} ({IMPLEMENTATION}): {args.nodes} nodes, {args.keys:,} sample keys "
+            f"(user:<n>), one node removed from the middle / one added"
+        )
+        print(format_table(rows))
+    if args.plot:
+        plot_comparison(rows, args.nodes, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+def plot_comparison(rows: list[dict[str, Any]], num_nodes: int, path: str) -> None:
+    """Speed, balance and disruption of every router, side by side, saved to ``path``."""
+    import matplotlib
+    import numpy as np
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["router"] for r in rows]
+    fig, (speed, balance, moved) = plt.subplots(1, 3, figsize=(14, 4.2))
+    speed.barh(names, [r["ns_per_key"] for r in rows], color="tab:blue")
+    speed.set_xlabel("lookup, ns per key (lower is faster)")
+    speed.invert_yaxis()
+    balance.barh(names, [r["peak_to_mean"] - 1 for r in rows], color="tab:orange", left=1)
+    balance.axvline(1, color="grey", linewidth=0.8)
+    balance.set_xlabel("busiest node / mean (1 = perfect balance)")
+    balance.invert_yaxis()
+    y = np.arange(len(rows))
+    moved.barh(y - 0.2, [r["moved_remove"] * 100 for r in rows], height=0.4, label="a middle node leaves")
+    moved.barh(y + 0.2, [r["moved_add"] * 100 for r in rows], height=0.4, label="a node joins")
+    moved.axvline(rows[0]["ideal_remove"] * 100, color="tab:blue", linestyle=":", label="ideal (leave)")
+    moved.axvline(rows[0]["ideal_add"] * 100, color="tab:orange", linestyle=":", label="ideal (join)")
+    moved.set_yticks(y, names)
+    moved.set_xlabel("keys moved, %")
+    moved.legend(fontsize="small", loc="lower right")
+    moved.invert_yaxis()
+    fig.suptitle(f"fastring compare: {num_nodes} nodes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def make_router(kind: str, names: list[str], compat: str | None = None) -> Any:
@@ -181,19 +245,35 @@ def cmd_route(args: argparse.Namespace) -> int:
             # the bad one's batch are out, none after.
             raise batch_error(exc, first, len(keys), written) from None
         nodes = router.nodes
-        sys.stdout.write("".join(f"{nodes[i]}\n" for i in indices))
+        if args.json:  # JSON Lines: one object per key, streamed
+            dumps = json.dumps
+            sys.stdout.write("".join(
+                dumps({"key": k.decode("utf-8", "backslashreplace"), "node": nodes[i]}) + "\n"
+                for k, i in zip(lines, indices)
+            ))
+        else:
+            sys.stdout.write("".join(f"{nodes[i]}\n" for i in indices))
         written += len(indices)
     return 0
 
 
 def register(commands: Any) -> None:
-    compare = commands.add_parser("compare", help="run every router on the same keys and compare them")
+    compare = commands.add_parser(
+        "compare",
+        help="run every router on the same keys and compare them",
+        description="Run every router on the same sample keys (user:<n>) and compare speed, balance, "
+                    "disruption, build time and memory.",
+        epilog=COLUMNS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     compare.add_argument("--nodes", type=int_in(2, 10**7), default=100, help="number of nodes (default 100)")
     compare.add_argument("--keys", type=int_in(1, 10**9), default=200_000, help="number of sample keys (default 200000)")
     compare.add_argument("--max-memory", type=float, default=4.0, metavar="GIB",
                          help="refuse runs estimated to need more memory than this (default 4 GiB)")
     compare.add_argument("--seed", type=int, default=0, help="seed of the sample key permutation")
     compare.add_argument("--progress", action="store_true", help="show progress (automatic for long runs)")
+    compare.add_argument("--json", action="store_true", help="print the measurements as JSON instead of the table")
+    compare.add_argument("--plot", metavar="FILE", help="also draw the comparison into FILE (PNG, SVG, PDF; needs matplotlib)")
     compare.set_defaults(run=cmd_compare)
 
     route = commands.add_parser(
@@ -205,4 +285,5 @@ def register(commands: Any) -> None:
     )
     route.add_argument("file", nargs="?", default="-", help="file of keys, one per line ('-' = stdin)")
     add_router_arguments(route)
+    route.add_argument("--json", action="store_true", help='JSON Lines: {"key": ..., "node": ...} per line')
     route.set_defaults(run=cmd_route)

@@ -77,6 +77,14 @@ def read_nodes(nodes: str | None, nodes_file: str | None) -> list[str]:
     return names
 
 
+def require_matplotlib() -> None:
+    """Refuse ``--plot`` before any work when matplotlib is missing."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CommandError("--plot needs matplotlib: pip install 'fastring-shard[plot]'") from None
+
+
 def add_node_arguments(parser: argparse.ArgumentParser) -> None:
     """``--nodes`` or ``--nodes-file`` (one of them required)."""
     group = parser.add_mutually_exclusive_group(required=True)

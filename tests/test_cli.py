@@ -151,3 +151,83 @@ def test_out_of_memory_is_a_one_line_error(monkeypatch, capsys):
         cli.main(["info"])
     assert exit_info.value.code == 2
     assert "out of memory" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- --json, --plot, help
+
+
+def test_every_command_takes_json(tmp_path, capsys):
+    import json
+
+    keys = tmp_path / "keys.txt"
+    keys.write_bytes(b"user:1\nuser:2\n\xff\n")
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["fastring"] == __version__ and info["algorithms"] == list(ALGORITHMS)
+
+    assert main(["hash", "--json", str(keys)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines == [{"key": "user:1", "hash": int(hash_keys([b"user:1"])[0])},
+                     {"key": "user:2", "hash": int(hash_keys([b"user:2"])[0])},
+                     {"key": "\\xff", "hash": int(hash_keys([b"\xff"])[0])}]
+
+    assert main(["route", "--nodes", "a,b,c", "--json", str(keys)]) == 0
+    ring = HashRing(["a", "b", "c"])
+    routed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["node"] for r in routed] == [ring.lookup(k) for k in (b"user:1", b"user:2", b"\xff")]
+
+    assert main(["demo", "--keys", "100", "--json"]) == 0
+    demo = json.loads(capsys.readouterr().out)
+    assert set(demo["ns_per_key"]) == set(ALGORITHMS)
+
+    assert main(["compare", "--nodes", "4", "--keys", "500", "--json"]) == 0
+    compare = json.loads(capsys.readouterr().out)
+    assert compare["nodes"] == 4 and {r["router"] for r in compare["routers"]} >= {"ring", "jump", "maglev"}
+    assert all(0 <= r["moved_remove"] <= 1 for r in compare["routers"])
+
+    assert main(["simulate", "-n", "500", "--json"]) == 0
+    simulated = json.loads(capsys.readouterr().out)
+    assert simulated["scenario"]["requests"] == 500 and len(simulated["balancers"]) == 6
+
+
+def test_route_takes_a_nodes_file(tmp_path, capsys):
+    nodes = tmp_path / "nodes.txt"
+    nodes.write_text("# the cache tier\na\nb\nc\n")
+    keys = tmp_path / "keys.txt"
+    keys.write_bytes(b"user:1\n")
+    assert main(["route", "--nodes-file", str(nodes), str(keys)]) == 0
+    assert capsys.readouterr().out == HashRing(["a", "b", "c"]).lookup(b"user:1") + "\n"
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("matplotlib") is None, reason="needs matplotlib")
+def test_compare_plot(tmp_path, capsys):
+    path = tmp_path / "compare.png"
+    assert main(["compare", "--nodes", "4", "--keys", "500", "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote {path}" in capsys.readouterr().out
+
+
+def test_compare_plot_without_matplotlib(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(SystemExit) as exit:
+        main(["compare", "--nodes", "4", "--keys", "500", "--plot", str(tmp_path / "x.png")])
+    captured = capsys.readouterr()
+    assert exit.value.code == 2 and captured.out == ""
+    assert "fastring compare: error: --plot needs matplotlib: pip install 'fastring-shard[plot]'" in captured.err
+
+
+@pytest.mark.parametrize("command", ["info", "hash", "demo", "compare", "route", "split", "simulate"])
+def test_help_explains_every_option_without_markup(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and ":func:" not in text and ":class:" not in text
+    assert "--json" in text
+    # Every option has help text: argparse prints an option's help on its line or the next.
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("--") and "  " not in stripped:
+            assert i + 1 < len(lines) and lines[i + 1].startswith(" " * 10), f"{command}: {stripped} has no help"
+    if command in ("compare", "simulate"):
+        assert "columns:" in text

@@ -102,7 +102,9 @@ def test_bad_values_exit_2(args, capsys):
 
 def test_plot_without_matplotlib(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
-    assert main(["simulate", *SMALL, "--plot", str(tmp_path / "x.png")]) == 2
+    with pytest.raises(SystemExit) as exit:
+        main(["simulate", *SMALL, "--plot", str(tmp_path / "x.png")])
+    assert exit.value.code == 2
     captured = capsys.readouterr()
     assert "--plot needs matplotlib" in captured.err
     assert captured.out == ""  # fails before simulating
