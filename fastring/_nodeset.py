@@ -87,7 +87,7 @@ class NodeSet(Generic[N]):
 
     @property
     def nodes(self) -> tuple[N, ...]:
-        """Node names in index order: node ``i`` of a batch lookup is ``nodes[i]``."""
+        """Node names in index order (node ``i`` of a batch lookup is ``nodes[i]``)."""
         names: tuple[N, ...] = self._state.names
         return names
 
@@ -95,6 +95,14 @@ class NodeSet(Generic[N]):
         return len(self._state.names)
 
     def __contains__(self, name: object) -> bool:
+        """True if ``name`` is one of the nodes.
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> "a" in HashRing(["a", "b"]), "z" in HashRing(["a", "b"]), ["unhashable"] in HashRing(["a"])
+        (True, False, False)
+        """
         try:
             return name in self._state.where
         except TypeError:  # an unhashable name is in no router

@@ -447,12 +447,24 @@ cdef class BalancerCore:
 @cython.auto_pickle(False)
 @cython.final
 cdef class Lease:
-    """One request in flight on :attr:`node`; release it exactly once.
+    """One request in flight on ``node``; release it exactly once.
 
     ``with balancer.acquire() as node:`` releases on exit: an :class:`Exception`
     inside counts as a failure of the node and propagates; a ``BaseException`` that
     is not an ``Exception`` (KeyboardInterrupt, task cancellation, ...) releases
     without blaming the node. Leases come from :meth:`Balancer.acquire`.
+
+    Examples
+    --------
+    >>> from fastring import LeastConnections
+    >>> lb = LeastConnections(["a", "b"])
+    >>> lease = lb.acquire()
+    >>> lease.node in ("a", "b"), lease.released
+    (True, False)
+    >>> with lease as node:       # a lease is its own context manager
+    ...     pass
+    >>> lease.released
+    True
     """
 
     cdef BalancerCore core
@@ -474,7 +486,17 @@ cdef class Lease:
         return None
 
     def release(self, *, bint failed=False):
-        """End the request; ``failed=True`` counts a failure. Later calls do nothing."""
+        """End the request; ``failed=True`` counts a failure. Later calls do nothing.
+
+        Examples
+        --------
+        >>> from fastring import RoundRobin
+        >>> lb = RoundRobin(["a"], max_fails=1)
+        >>> lease = lb.acquire()             # without ``with``: release it yourself
+        >>> lease.release(failed=True)       # the request failed: a takes the blame
+        >>> lease.released, lb.is_up("a")
+        (True, False)
+        """
         if not self.done:
             self.done = True
             self.core._release(self.index, self.start, failed)

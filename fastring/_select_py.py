@@ -336,12 +336,24 @@ class BalancerCore:
 
 
 class Lease:
-    """One request in flight on :attr:`node`; release it exactly once.
+    """One request in flight on ``node``; release it exactly once.
 
     ``with balancer.acquire() as node:`` releases on exit: an :class:`Exception`
     inside counts as a failure of the node and propagates; a ``BaseException`` that
     is not an ``Exception`` (KeyboardInterrupt, task cancellation, ...) releases
     without blaming the node. Leases come from :meth:`Balancer.acquire`.
+
+    Examples
+    --------
+    >>> from fastring import LeastConnections
+    >>> lb = LeastConnections(["a", "b"])
+    >>> lease = lb.acquire()
+    >>> lease.node in ("a", "b"), lease.released
+    (True, False)
+    >>> with lease as node:       # a lease is its own context manager
+    ...     pass
+    >>> lease.released
+    True
     """
 
     __slots__ = ("_core", "_done", "index", "node", "start")
@@ -363,7 +375,17 @@ class Lease:
             self._core.release(self.index, self.start, exc_type is not None and issubclass(exc_type, Exception))
 
     def release(self, *, failed: bool = False) -> None:
-        """End the request; ``failed=True`` counts a failure. Later calls do nothing."""
+        """End the request; ``failed=True`` counts a failure. Later calls do nothing.
+
+        Examples
+        --------
+        >>> from fastring import RoundRobin
+        >>> lb = RoundRobin(["a"], max_fails=1)
+        >>> lease = lb.acquire()             # without ``with``: release it yourself
+        >>> lease.release(failed=True)       # the request failed: a takes the blame
+        >>> lease.released, lb.is_up("a")
+        (True, False)
+        """
         if not self._done:
             self._done = True
             self._core.release(self.index, self.start, bool(failed))

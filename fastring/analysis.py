@@ -23,6 +23,13 @@ class LoadStats:
 
     ``peak_to_mean`` and ``stddev_to_mean`` compare each node's count with its fair
     share (``weight_i / sum(weights)`` of the keys), so 1.0 and 0.0 are perfect.
+
+    Examples
+    --------
+    >>> from fastring.analysis import load_stats
+    >>> stats = load_stats([0, 0, 1, 1], num_nodes=2)
+    >>> stats.counts.tolist(), stats.peak_to_mean, stats.empty_nodes
+    ([2, 2], 1.0, 0)
     """
 
     counts: np.ndarray  # keys per node (int64), aligned with the router's nodes
@@ -129,6 +136,13 @@ def router_memory(router: Any) -> int:
     and ``compact`` layout a compiled index exposes for the buffers it reads),
     containers and NumPy arrays (counted by ``nbytes``), each object once. An
     estimate for comparing routers, not an exact accounting of the allocator.
+
+    Examples
+    --------
+    >>> from fastring import HashRing, Maglev
+    >>> from fastring.analysis import router_memory
+    >>> router_memory(Maglev(["a", "b"], table_size=65537)) > 65537 * 4   # its int32 table at least
+    True
     """
     seen: set[int] = set()
     total = 0

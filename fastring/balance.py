@@ -59,7 +59,7 @@ _M64 = 0xFFFFFFFFFFFFFFFF
 if TYPE_CHECKING:
 
     class Lease(Generic[N]):
-        """One request in flight on :attr:`node` (the live twin's class; typed here)."""
+        """One request in flight on ``node`` (the live twin's class; typed here)."""
 
         node: N
         index: int
@@ -202,7 +202,7 @@ class Balancer(Generic[N]):
 
     Parameters
     ----------
-    nodes : iterable of names or mapping name -> weight
+    nodes : iterable of node names, or mapping name -> weight
         Weights are positive and finite (default 1).
     max_fails : int
         Failures within ``fail_timeout`` that take a node out (default 1, as nginx);
@@ -218,8 +218,19 @@ class Balancer(Generic[N]):
     The node table is what the selection kernels read: ``_weight``, ``_active`` (in
     flight) and ``_up`` (choosable) arrays indexed by node, which only grow, so a
     lease's index stays valid. A subclass keeps whatever it derives from them (an
-    alias table, a list of the available nodes) in :meth:`_rebuild`, which runs
+    alias table, a list of the available nodes) in ``_rebuild``, which runs
     before the next choice after any change to ``_up`` or the table.
+
+    Examples
+    --------
+    >>> from fastring import PowerOfTwoChoices
+    >>> from fastring.balance import Balancer
+    >>> lb = PowerOfTwoChoices({"a": 2, "b": 1}, rng=3)
+    >>> isinstance(lb, Balancer)
+    True
+    >>> with lb.acquire() as node:
+    ...     node in ("a", "b")
+    True
     """
 
     #: Can gain nodes after construction (then it may start empty): see ``_params``.
@@ -324,7 +335,7 @@ class Balancer(Generic[N]):
 
     @property
     def in_flight(self) -> dict[N, int]:
-        """A snapshot: name -> requests in flight (acquired and not yet released).
+        """A snapshot of name -> requests in flight (acquired and not yet released).
 
         A node removed from a :class:`ConsistentBalancer`'s router stays listed while
         it has requests in flight.
@@ -346,7 +357,14 @@ class Balancer(Generic[N]):
             return tuple(name for name, up in zip(self._names, self._up.tolist()) if up)
 
     def is_up(self, name: Hashable) -> bool:
-        """True if ``name`` can be chosen now."""
+        """True if ``name`` can be chosen now.
+
+        Examples
+        --------
+        >>> from fastring import RoundRobin
+        >>> RoundRobin(["a", "b"]).is_up("a")
+        True
+        """
         now = self._clock()
         with self._lock:
             i = self._i(name)
@@ -382,6 +400,16 @@ class Balancer(Generic[N]):
         ------
         NoAvailableNode
             Every node is down.
+
+        Examples
+        --------
+        >>> from fastring import LeastConnections
+        >>> lb = LeastConnections(["a", "b"])
+        >>> with lb.acquire() as node:
+        ...     lb.in_flight[node]
+        1
+        >>> lb.in_flight
+        {'a': 0, 'b': 0}
         """
         # The twins' Lease is one runtime class; the N it carries is this balancer's.
         return cast("Lease[N]", self._core.acquire(key))
@@ -393,20 +421,52 @@ class Balancer(Generic[N]):
         """Hook: a request to node i took ``latency`` seconds (called under the lock)."""
 
     def report_failure(self, name: Hashable) -> None:
-        """Count a failure of ``name`` outside a lease (e.g. a bad response)."""
+        """Count a failure of ``name`` outside a lease (e.g. a bad response).
+
+        Examples
+        --------
+        >>> from fastring import RoundRobin
+        >>> lb = RoundRobin(["a", "b"], max_fails=1, fail_timeout=30)
+        >>> lb.report_failure("a")
+        >>> lb.is_up("a"), lb.available
+        (False, ('b',))
+        """
         now = self._clock()
         with self._lock:
             self._fail(self._i(name), now)
 
     def mark_down(self, name: Hashable) -> None:
-        """Take ``name`` out until :meth:`mark_up` (requests in flight finish normally)."""
+        """Take ``name`` out until :meth:`mark_up` (requests in flight finish normally).
+
+        Examples
+        --------
+        >>> from fastring import RandomChoice
+        >>> lb = RandomChoice(["a", "b"], rng=1)
+        >>> lb.mark_down("b")
+        >>> picked = set()
+        >>> for _ in range(5):
+        ...     with lb.acquire() as node:
+        ...         picked.add(node)
+        >>> picked
+        {'a'}
+        """
         with self._lock:
             i = self._i(name)
             self._health.nodes[i].manual_down = True
             self._sync(i)
 
     def mark_up(self, name: Hashable) -> None:
-        """Put ``name`` back, forgetting its failures and any passive down time."""
+        """Put ``name`` back, forgetting its failures and any passive down time.
+
+        Examples
+        --------
+        >>> from fastring import RoundRobin
+        >>> lb = RoundRobin(["a", "b"])
+        >>> lb.mark_down("b")
+        >>> lb.mark_up("b")
+        >>> lb.available
+        ('a', 'b')
+        """
         with self._lock:
             i = self._i(name)
             self._health.nodes[i].manual_down = False

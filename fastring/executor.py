@@ -299,7 +299,15 @@ class KeyedExecutor(Executor):
         return [slot.name for slot in self._slots]
 
     def worker_of(self, key: Any) -> str:
-        """The worker ``key``'s tasks run on now (its current home, else its route)."""
+        """The worker ``key``'s tasks run on now (its current home, else its route).
+
+        Examples
+        --------
+        >>> from fastring import KeyedExecutor, Rendezvous
+        >>> with KeyedExecutor(3, kind="thread") as pool:
+        ...     pool.worker_of("user:1") == Rendezvous(pool.workers).lookup("user:1")
+        True
+        """
         with self._lock:
             home = self._homes.get(_key_identity(key))
             name: str = home[0].name if home is not None else self._router.lookup(key)
@@ -308,7 +316,16 @@ class KeyedExecutor(Executor):
     # ------------------------------------------------------------------ submitting
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        """Run ``fn(*args, **kwargs)`` on the less loaded of two random workers."""
+        """Run ``fn(*args, **kwargs)`` on the less loaded of two random workers.
+
+        Examples
+        --------
+        >>> from operator import neg
+        >>> from fastring import KeyedExecutor
+        >>> with KeyedExecutor(2, kind="thread") as pool:
+        ...     pool.submit(neg, 5).result()
+        -5
+        """
         return self._submit(None, _KEYLESS, fn, args, kwargs)
 
     def submit_keyed(self, key: Any, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
@@ -322,6 +339,17 @@ class KeyedExecutor(Executor):
             pickled for a worker process.
         RuntimeError
             After :meth:`shutdown`, or when the pool is broken.
+
+        Examples
+        --------
+        >>> from operator import neg
+        >>> from fastring import KeyedExecutor
+        >>> log = []
+        >>> with KeyedExecutor(2, kind="thread") as pool:
+        ...     for i in range(4):
+        ...         _ = pool.submit_keyed("account:7", log.append, i)   # one at a time, in order
+        >>> log
+        [0, 1, 2, 3]
         """
         return self._submit(key, _key_identity(key), fn, args, kwargs)
 
@@ -383,14 +411,31 @@ class KeyedExecutor(Executor):
         self, fn: Callable[..., T], *iterables: Iterable[Any], timeout: float | None = None, chunksize: int = 1
     ) -> Iterator[T]:
         """``map(fn, *iterables)`` on the workers as keyless tasks, results in order (as
-        ``concurrent.futures.Executor.map``; ``chunksize`` is accepted and ignored)."""
+        ``concurrent.futures.Executor.map``; ``chunksize`` is accepted and ignored).
+
+        Examples
+        --------
+        >>> from operator import neg
+        >>> from fastring import KeyedExecutor
+        >>> with KeyedExecutor(2, kind="thread") as pool:
+        ...     list(pool.map(neg, [1, 2, 3]))
+        [-1, -2, -3]
+        """
         return super().map(fn, *iterables, timeout=timeout, chunksize=chunksize)
 
     def map_keyed(
         self, fn: Callable[..., T], keys: Iterable[Any], *iterables: Iterable[Any], timeout: float | None = None
     ) -> Iterator[T]:
         """``map(fn, keys, *iterables)``, each call routed by its key (the first
-        argument): results in the order of the keys, as :meth:`map` gives them."""
+        argument): results in the order of the keys, as :meth:`map` gives them.
+
+        Examples
+        --------
+        >>> from fastring import KeyedExecutor
+        >>> with KeyedExecutor(2, kind="thread") as pool:
+        ...     list(pool.map_keyed(lambda key, n: f"{key}x{n}", ["a", "b"], [1, 2]))
+        ['ax1', 'bx2']
+        """
         futures = [self.submit_keyed(key, fn, key, *items) for key, *items in zip(keys, *iterables)]
         return _results(futures, timeout)
 
@@ -628,7 +673,18 @@ class KeyedExecutor(Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking tasks; the queued ones still run (``cancel_futures=True``:
         those not yet running are cancelled); each worker exits when it has none
-        left. With ``wait``, return when every worker has exited."""
+        left. With ``wait``, return when every worker has exited.
+
+        Examples
+        --------
+        >>> from operator import neg
+        >>> from fastring import KeyedExecutor
+        >>> pool = KeyedExecutor(1, kind="thread")
+        >>> future = pool.submit(neg, 1)
+        >>> pool.shutdown()            # the queued task still runs
+        >>> future.result()
+        -1
+        """
         with self._lock:
             self._shutdown = True
             queued = [t.future for s in self._slots for t in s.tasks.values()] if cancel_futures else []

@@ -63,12 +63,12 @@ _MAX_POINTS = 2**31 - 1
 
 
 class RingPoints(NamedTuple):
-    """The live points of a ring in ring order (see :meth:`HashRing.points`)."""
+    """The live points of a ring in ring order (see :meth:`fastring.HashRing.points`)."""
 
     position: np.ndarray
     """uint64 positions; for ``compat="uhashring"`` an (n, 2) array of (high, low) words."""
     node: np.ndarray
-    """int32 index into :attr:`HashRing.nodes` of the node owning each point."""
+    """int32 index into :attr:`fastring.HashRing.nodes` of the node owning each point."""
 
 
 # --------------------------------------------------------------------------- validation
@@ -137,7 +137,7 @@ class HashRing(NodeSet[N]):
 
     Parameters
     ----------
-    nodes : iterable of names, or mapping name -> weight
+    nodes : iterable of node names, or mapping name -> weight
         Node names are any hashable values with distinct ``f"{name}"`` text (two names
         that print the same would get the same points). Weights are positive numbers;
         an iterable gives every node weight 1.
@@ -274,7 +274,7 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
 
     @property
     def algorithm(self) -> str:
-        """The key hash: an :data:`~fastring.ALGORITHMS` name, ``"md5_32"`` (ketama) or ``"md5"``."""
+        """The key hash, an :data:`~fastring.ALGORITHMS` name, ``"md5_32"`` (ketama) or ``"md5"``."""
         return self._config.algorithm
 
     @property
@@ -302,6 +302,12 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             The ring has no points (no nodes).
         TypeError, ValueError, OverflowError
             A key outside the key contract (default mode only).
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> HashRing(["a", "b", "c"]).lookup("user:42")
+        'b'
         """
         node: N = self._state.index.lookup(key)
         return node
@@ -396,13 +402,28 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         ------
         ValueError
             ``n`` is not positive or exceeds the nodes that have points.
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> HashRing(["a", "b", "c"]).replicas("user:42", 2)
+        ('b', 'c')
         """
         state = self._state
         nodes: tuple[N, ...] = state.index.replicas(key, _check_replicas(state, n))
         return nodes
 
     def replicas_many(self, keys: Any, n: int) -> NDArray[np.int32]:
-        """``replicas`` for every key as node indices: an int32 array of shape (len(keys), n)."""
+        """``replicas`` for every key as node indices: an int32 array of shape (len(keys), n).
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> ring = HashRing(["a", "b", "c"])
+        >>> table = ring.replicas_many(["user:1", "user:42"], 2)
+        >>> [tuple(ring.nodes[i] for i in row) for row in table] == [ring.replicas(k, 2) for k in ["user:1", "user:42"]]
+        True
+        """
         state = self._state
         n = _check_replicas(state, n)
         starts = self._entries(state, keys)
@@ -416,6 +437,13 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         """The live points in ring order: positions and owning node indices (read-only).
 
         A point shared by several nodes appears once, with the node that owns it.
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> points = HashRing(["a", "b"], vnodes=4).points()
+        >>> len(points.position), sorted(set(points.node.tolist()))
+        (8, [0, 1])
         """
         index = self._state.index
         pos, lo, owner, _ = index.arrays
@@ -441,6 +469,14 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         ------
         ValueError
             ``name`` is already on the ring, or the weight is not positive/finite.
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> ring = HashRing(["a", "b"])
+        >>> ring.add("c", weight=2)
+        >>> ring.nodes, ring.weights
+        (('a', 'b', 'c'), (1.0, 1.0, 2.0))
         """
         config = self._config
         weight = check_weight(name, weight, integer=config.compat is not None)
@@ -458,6 +494,14 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
         ------
         KeyError
             ``name`` is not on the ring.
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> ring = HashRing(["a", "b", "c"])
+        >>> ring.remove("b")
+        >>> ring.nodes
+        ('a', 'c')
         """
         with self._lock:
             old = self._state
@@ -470,7 +514,17 @@ uhashring.HashRing({"a": 1, "b": 2}, hash_fn="ketama").get_node("k")
             )
 
     def copy(self) -> HashRing[N]:
-        """An independent ring with the same nodes (cheap: the point arrays are shared)."""
+        """An independent ring with the same nodes (cheap: the point arrays are shared).
+
+        Examples
+        --------
+        >>> from fastring import HashRing
+        >>> ring = HashRing(["a", "b"])
+        >>> twin = ring.copy()
+        >>> twin.add("c")
+        >>> len(ring), len(twin), ring == HashRing(["a", "b"])
+        (2, 3, True)
+        """
         new = object.__new__(HashRing)
         new._config = self._config
         new._lock = threading.Lock()

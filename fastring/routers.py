@@ -282,6 +282,12 @@ class _Router(NodeSet[N]):
             The router has no nodes.
         TypeError, ValueError, OverflowError
             A key outside the key contract.
+
+        Examples
+        --------
+        >>> from fastring import MementoRouter
+        >>> MementoRouter(["a", "b", "c"]).lookup("user:42")
+        'a'
         """
         return self._one(key)
 
@@ -304,7 +310,17 @@ class _Router(NodeSet[N]):
         return cast("dict[str, Any]", self.__getstate__())  # Python values only: nodes, weights, parameters
 
     def copy(self: _R) -> _R:
-        """An independent copy (same lookups)."""
+        """An independent copy (same lookups).
+
+        Examples
+        --------
+        >>> from fastring import Rendezvous
+        >>> r = Rendezvous(["a", "b"])
+        >>> c = r.copy()
+        >>> c.remove("a")
+        >>> r.nodes, c.nodes
+        (('a', 'b'), ('b',))
+        """
         clone = object.__new__(type(self))
         # self._algorithm is None only for a JumpRouter, whose _init takes None.
         clone._init(self._algorithm, self._state)  # type: ignore[arg-type]  # states are immutable: shared
@@ -477,11 +493,28 @@ class MementoRouter(_Router[N]):
 
         ``threads`` splits a large batch into parts routed in parallel (as in
         :func:`fastring.hash_keys`); the answer is the same.
+
+        Examples
+        --------
+        >>> from fastring import MementoRouter
+        >>> m = MementoRouter(["a", "b", "c"])
+        >>> [m.nodes[i] for i in m.lookup_many(["user:1", "user:2"])] == [m.lookup("user:1"), m.lookup("user:2")]
+        True
         """
         return self._lookup_many(keys, _memento_many, threads)
 
     def add(self, name: N) -> None:
-        """Add node ``name`` in the most recently removed bucket, or in a new last one."""
+        """Add node ``name`` in the most recently removed bucket, or in a new last one.
+
+        Examples
+        --------
+        >>> from fastring import MementoRouter
+        >>> m = MementoRouter(["a", "b", "c"])
+        >>> m.remove("b")
+        >>> m.add("d")            # takes the bucket b left
+        >>> m.buckets
+        {'a': 0, 'd': 1, 'c': 2}
+        """
         with self._lock:
             self._add(name)
 
@@ -500,7 +533,18 @@ class MementoRouter(_Router[N]):
         self._state = _MementoState(state.size, tuple(slots), state.removed[:-1], previous)
 
     def remove(self, name: N) -> None:
-        """Remove node ``name``: only the keys it held move (to the other nodes)."""
+        """Remove node ``name``: only the keys it held move (to the other nodes).
+
+        Examples
+        --------
+        >>> from fastring import MementoRouter
+        >>> m = MementoRouter(["a", "b", "c"])
+        >>> before = [m.lookup(f"k{i}") for i in range(1000)]
+        >>> m.remove("b")
+        >>> after = [m.lookup(f"k{i}") for i in range(1000)]
+        >>> all(x == y for x, y in zip(before, after) if x != "b")   # only b's keys move
+        True
+        """
         with self._lock:
             self._remove(name)
 
@@ -636,7 +680,7 @@ class JumpRouter(_Router[N]):
 
     @property
     def algorithm(self) -> str | None:  # type: ignore[override]  # None: integer keys
-        """The key hash (one of :data:`fastring.ALGORITHMS`), or None: integer keys as they are."""
+        """The key hash (one of :data:`fastring.ALGORITHMS`), or None for integer keys as they are."""
         return self._algorithm
 
     def __repr__(self) -> str:
@@ -647,12 +691,30 @@ class JumpRouter(_Router[N]):
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array
-        (``threads`` parallel parts for a large batch, same answer)."""
+        (``threads`` parallel parts for a large batch, same answer).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastring import JumpRouter, jump_hash
+        >>> j = JumpRouter(["s0", "s1", "s2"], algorithm=None)     # integer keys as they are
+        >>> j.lookup_many(np.arange(6, dtype=np.uint64)).tolist() == jump_hash(np.arange(6, dtype=np.uint64), 3, algorithm=None).tolist()
+        True
+        """
         return self._lookup_many(keys, _jump_many, threads)
 
     def add(self, name: N) -> None:
         """Add node ``name`` as the new last bucket: it takes ``1/len(nodes)`` of the
-        keys, from every other node; no other key moves."""
+        keys, from every other node; no other key moves.
+
+        Examples
+        --------
+        >>> from fastring import JumpRouter
+        >>> j = JumpRouter(["s0", "s1"])
+        >>> j.add("s2")
+        >>> j.nodes
+        ('s0', 's1', 's2')
+        """
         with self._lock:
             state = self._state
             check_new_node(name, state.names, kind=self._kind)
@@ -670,6 +732,14 @@ class JumpRouter(_Router[N]):
         ValueError
             ``name`` is not the last node: jump hash cannot remove it without moving
             other keys (use :class:`MementoRouter`).
+
+        Examples
+        --------
+        >>> from fastring import JumpRouter
+        >>> j = JumpRouter(["s0", "s1", "s2"])
+        >>> j.remove("s2")        # only the last bucket can go
+        >>> j.nodes
+        ('s0', 's1')
         """
         with self._lock:
             i = self._index(name)
@@ -735,7 +805,16 @@ class _WeightedRouter(_Router[N]):
 
     def add(self, name: N, weight: float = 1) -> None:
         """Add node ``name`` (appended to :attr:`nodes`). Rendezvous moves keys only to
-        it; Maglev rebuilds its table, moving a few other keys too."""
+        it; Maglev rebuilds its table, moving a few other keys too.
+
+        Examples
+        --------
+        >>> from fastring import Rendezvous
+        >>> r = Rendezvous({"a": 1, "b": 1})
+        >>> r.add("c", weight=2)
+        >>> r.nodes, r.weights
+        (('a', 'b', 'c'), (1.0, 1.0, 2.0))
+        """
         weight = float(check_weight(name, weight))
         with self._lock:
             state = self._state
@@ -744,7 +823,16 @@ class _WeightedRouter(_Router[N]):
 
     def remove(self, name: N) -> None:
         """Remove node ``name``; later nodes' indices shift down by one. Rendezvous moves
-        only its keys; Maglev rebuilds its table (disruption bounded, not minimal)."""
+        only its keys; Maglev rebuilds its table (disruption bounded, not minimal).
+
+        Examples
+        --------
+        >>> from fastring import Maglev
+        >>> m = Maglev(["a", "b", "c"], table_size=251)
+        >>> m.remove("a")
+        >>> m.nodes
+        ('b', 'c')
+        """
         with self._lock:
             i = self._index(name)
             state = self._state
@@ -843,6 +931,12 @@ class Rendezvous(_WeightedRouter[N]):
         ------
         LookupError
             The router has no nodes.
+
+        Examples
+        --------
+        >>> from fastring import Rendezvous
+        >>> Rendezvous({"a": 1, "b": 3}).lookup("user:42")
+        'a'
         """
         return self._one(key)
 
@@ -854,6 +948,13 @@ class Rendezvous(_WeightedRouter[N]):
 
         Each key is hashed once; all nodes are scored in the compiled twin with the GIL
         released, in ``threads`` parallel parts for a large batch (same answer).
+
+        Examples
+        --------
+        >>> from fastring import Rendezvous
+        >>> r = Rendezvous(["a", "b", "c"])
+        >>> [r.nodes[i] for i in r.lookup_many(["user:1", "user:2"])] == [r.lookup("user:1"), r.lookup("user:2")]
+        True
         """
         return self._lookup_many(keys, _rendezvous_many, threads)
 
@@ -861,6 +962,14 @@ class Rendezvous(_WeightedRouter[N]):
         """Every node's score ``-w_i / ln(u)`` for ``key`` (float64, aligned with :attr:`nodes`).
 
         For inspection; the winner is decided on the exact ranks ``-ln(u) / w_i``.
+
+        Examples
+        --------
+        >>> from fastring import Rendezvous
+        >>> r = Rendezvous(["a", "b", "c"])
+        >>> s = r.scores("user:42")
+        >>> r.nodes[int(s.argmax())] == r.lookup("user:42")
+        True
         """
         state = self._state
         ranks = np.empty((1, len(state.names)), dtype=np.float64)
@@ -878,6 +987,13 @@ class Rendezvous(_WeightedRouter[N]):
         ------
         ValueError
             ``n`` is not positive or exceeds the number of nodes.
+
+        Examples
+        --------
+        >>> from fastring import Rendezvous
+        >>> r = Rendezvous(["a", "b", "c"])
+        >>> r.replicas("user:42", 2)[0] == r.lookup("user:42")
+        True
         """
         state = self._state
         n = check_count(n, len(state.names))
@@ -887,7 +1003,15 @@ class Rendezvous(_WeightedRouter[N]):
         return tuple(state.names[i] for i in order.tolist())
 
     def replicas_many(self, keys: Any, n: int) -> NDArray[np.int32]:
-        """``replicas`` for every key as node indices: int32 array of shape (len(keys), n)."""
+        """``replicas`` for every key as node indices: int32 array of shape (len(keys), n).
+
+        Examples
+        --------
+        >>> from fastring import Rendezvous
+        >>> r = Rendezvous(["a", "b", "c"])
+        >>> [tuple(r.nodes[i] for i in row) for row in r.replicas_many(["user:1"], 3)] == [r.replicas("user:1", 3)]
+        True
+        """
         state = self._state
         n = check_count(n, len(state.names))
         hashes = _hashes(keys, self.algorithm)
@@ -1039,6 +1163,17 @@ class Maglev(_WeightedRouter[N]):
         return _MaglevState(names, weights, labels, name_hashes, self._table_size)
 
     def copy(self) -> Maglev[N]:
+        """An independent copy (same table; the table array is shared, read-only).
+
+        Examples
+        --------
+        >>> from fastring import Maglev
+        >>> m = Maglev(["a", "b"], table_size=251)
+        >>> c = m.copy()
+        >>> c.add("c")
+        >>> len(m), len(c), m.table_size == c.table_size
+        (2, 3, True)
+        """
         clone = super().copy()
         clone._table_size = self._table_size
         return clone
@@ -1055,7 +1190,7 @@ class Maglev(_WeightedRouter[N]):
 
     @property
     def table(self) -> np.ndarray:
-        """The lookup table: node index of every slot (read-only int32 array)."""
+        """The lookup table, the node index of every slot (read-only int32 array)."""
         table: np.ndarray = self._state.table
         return table
 
@@ -1066,6 +1201,13 @@ class Maglev(_WeightedRouter[N]):
         ------
         LookupError
             The router has no nodes.
+
+        Examples
+        --------
+        >>> from fastring import Maglev
+        >>> m = Maglev(["a", "b", "c"], table_size=251)
+        >>> m.lookup("user:42") in m
+        True
         """
         return self._one(key)
 
@@ -1074,7 +1216,15 @@ class Maglev(_WeightedRouter[N]):
 
     def lookup_many(self, keys: Any, *, threads: int = 1) -> NDArray[np.int32]:
         """The node index (into :attr:`nodes`) of every key: an int32 array (one gather;
-        ``threads`` parallel parts for a large batch, same answer)."""
+        ``threads`` parallel parts for a large batch, same answer).
+
+        Examples
+        --------
+        >>> from fastring import Maglev
+        >>> m = Maglev(["a", "b", "c"], table_size=251)
+        >>> [m.nodes[i] for i in m.lookup_many(["user:1", "user:2"])] == [m.lookup("user:1"), m.lookup("user:2")]
+        True
+        """
         return self._lookup_many(keys, _maglev_many, threads)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -144,7 +144,7 @@ class WeightedSampler:
 
     @property
     def probabilities(self) -> np.ndarray:
-        """Each index's probability: ``weights / weights.sum()``."""
+        """Each index's probability, ``weights / weights.sum()``."""
         return self._weights / math.fsum(self._weights.tolist())
 
     def __len__(self) -> int:
@@ -184,6 +184,15 @@ class WeightedSampler:
         indices of smallest ``E_i / w_i`` (compared as ``log E_i - log w_i``, which
         cannot overflow), i.e. the largest ``U_i ** (1 / w_i)`` of Efraimidis and
         Spirakis (2006).
+
+        Examples
+        --------
+        >>> from fastring import WeightedSampler
+        >>> s = WeightedSampler({"a": 5, "b": 1, "c": 1})
+        >>> s.sample(6, rng=1).tolist()
+        [0, 0, 0, 1, 0, 0]
+        >>> sorted(s.sample(3, rng=1, replace=False).tolist())     # each index once
+        [0, 1, 2]
         """
         gen = resolve_rng(rng)
         if replace:
@@ -205,17 +214,38 @@ class WeightedSampler:
         return np.argsort(keys, kind="stable")[:k].astype(np.int64, copy=False)
 
     def sample_names(self, size: int, *, rng: Any = None, replace: bool = True) -> list[Any]:
-        """Like :meth:`sample` (an int ``size``), returning a list of names."""
+        """Like :meth:`sample` (an int ``size``), returning a list of names.
+
+        Examples
+        --------
+        >>> from fastring import WeightedSampler
+        >>> WeightedSampler({"a": 5, "b": 1}).sample_names(4, rng=2)
+        ['a', 'a', 'a', 'a']
+        """
         check_int(size, "size")
         names = self._names
         return [names[i] for i in self.sample(size, rng=rng, replace=replace).tolist()]
 
     def pick(self, rng: Any = None) -> int:
-        """One index: the same as ``sample(1, rng=rng)[0]`` (one word from ``rng``)."""
+        """One index: the same as ``sample(1, rng=rng)[0]`` (one word from ``rng``).
+
+        Examples
+        --------
+        >>> from fastring import WeightedSampler
+        >>> WeightedSampler([0, 1, 0]).pick(rng=5)     # only index 1 has weight
+        1
+        """
         return self._table.pick(resolve_rng(rng))
 
     def pick_name(self, rng: Any = None) -> Hashable:
-        """One name: ``names[pick(rng)]``."""
+        """One name: ``names[pick(rng)]``.
+
+        Examples
+        --------
+        >>> from fastring import WeightedSampler
+        >>> WeightedSampler({"a": 0, "b": 3}).pick_name(rng=5)
+        'b'
+        """
         name: Hashable = self._names[self.pick(rng)]
         return name
 
@@ -252,7 +282,7 @@ class SmoothWeightedRoundRobin:
 
     Parameters
     ----------
-    weights : mapping name -> int or iterable of names
+    weights : mapping name -> int, or iterable of node names
         Integer weights >= 1 (nginx's ``weight=``); an iterable of names weighs 1 each.
     max_fails : int
         nginx's ``max_fails`` (default 1): a failure lowers the peer's effective weight
@@ -354,7 +384,15 @@ class SmoothWeightedRoundRobin:
         return _ns(self._clock())
 
     def next_index(self) -> int:
-        """The next peer's index."""
+        """The next peer's index.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 2, "b": 1})
+        >>> [wrr.next_index() for _ in range(3)]
+        [0, 1, 0]
+        """
         # Without failure handling the clock plays no part: do not call it.
         now = int(self._clock() * 1e9) if self._max_fails else 0
         with self._lock:
@@ -378,6 +416,13 @@ class SmoothWeightedRoundRobin:
         ------
         NoAvailableNode
             Every peer is down or failing.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 5, "b": 1, "c": 1})
+        >>> [wrr.next() for _ in range(7)]     # nginx's sequence
+        ['a', 'a', 'b', 'a', 'c', 'a', 'a']
         """
         name: Hashable = self._names[self.next_index()]
         return name
@@ -388,6 +433,12 @@ class SmoothWeightedRoundRobin:
         The batch is chosen at one instant of the clock (as nginx's cached time within
         one event-loop turn). If no peer is available before the batch is complete,
         NoAvailableNode is raised and the state is left as it was.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> SmoothWeightedRoundRobin({"a": 5, "b": 1, "c": 1}).next_many(7).tolist()
+        [0, 0, 1, 0, 2, 0, 0]
         """
         n = check_int(n, "n", 0)
         out = np.empty(n, dtype=np.int64)
@@ -406,6 +457,14 @@ class SmoothWeightedRoundRobin:
 
         ``fails += 1``; the effective weight drops by ``weight // max_fails`` (floored
         at 0); with ``fails >= max_fails`` the peer is skipped for ``fail_timeout``.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 1, "b": 1}, max_fails=1, fail_timeout=30)
+        >>> wrr.report_failure("a")
+        >>> wrr.is_up("a"), {wrr.next() for _ in range(4)}
+        (False, {'b'})
         """
         i = self._i(name)
         now = self._now()
@@ -420,7 +479,17 @@ class SmoothWeightedRoundRobin:
                 s[_EFFECTIVE, i] = 0
 
     def report_success(self, name: Hashable) -> None:
-        """Count a successful request: clears the failures once the peer was re-checked."""
+        """Count a successful request: clears the failures once the peer was re-checked.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 4, "b": 1}, max_fails=2)
+        >>> wrr.report_failure("a")
+        >>> wrr.report_success("a")
+        >>> wrr.is_up("a")
+        True
+        """
         i = self._i(name)
         with self._lock:
             s = self._state
@@ -428,20 +497,47 @@ class SmoothWeightedRoundRobin:
                 s[_FAILS, i] = 0
 
     def mark_down(self, name: Hashable) -> None:
-        """Take ``name`` out of the rotation (nginx's ``down``) until :meth:`mark_up`."""
+        """Take ``name`` out of the rotation (nginx's ``down``) until :meth:`mark_up`.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 1, "b": 1})
+        >>> wrr.mark_down("a")
+        >>> [wrr.next() for _ in range(3)]
+        ['b', 'b', 'b']
+        """
         i = self._i(name)
         with self._lock:
             self._state[_DOWN, i] = 1
 
     def mark_up(self, name: Hashable) -> None:
-        """Put ``name`` back and forget its failures."""
+        """Put ``name`` back and forget its failures.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 1, "b": 1})
+        >>> wrr.mark_down("a")
+        >>> wrr.mark_up("a")
+        >>> sorted({wrr.next() for _ in range(4)})
+        ['a', 'b']
+        """
         i = self._i(name)
         with self._lock:
             self._state[_DOWN, i] = 0
             self._state[_FAILS, i] = 0
 
     def is_up(self, name: Hashable) -> bool:
-        """False if ``name`` was marked down or is out for failures right now."""
+        """False if ``name`` was marked down or is out for failures right now.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 1, "b": 1})
+        >>> wrr.is_up("a")
+        True
+        """
         i = self._i(name)
         now = self._now()
         with self._lock:
@@ -452,6 +548,16 @@ class SmoothWeightedRoundRobin:
             return not (failing and now - s[_CHECKED, i] <= self._timeout_ns)
 
     def reset(self) -> None:
-        """Back to the initial state: current weights 0, no failures, every peer up."""
+        """Back to the initial state: current weights 0, no failures, every peer up.
+
+        Examples
+        --------
+        >>> from fastring import SmoothWeightedRoundRobin
+        >>> wrr = SmoothWeightedRoundRobin({"a": 2, "b": 1})
+        >>> first = [wrr.next() for _ in range(3)]
+        >>> wrr.reset()
+        >>> [wrr.next() for _ in range(3)] == first
+        True
+        """
         with self._lock:
             self._state[...] = _initial_state(self._state[_WEIGHT].copy())

@@ -38,14 +38,24 @@ from ._params import check_clock, check_health_params, check_int
 from .balance import _PassiveHealth
 from .select import NoAvailableNode
 
-__all__ = ["ShardAdapter", "ShardedClient", "moves"]
+__all__ = ["MemoryStore", "ShardAdapter", "ShardedClient", "moves"]
 
 
 class ShardAdapter(Protocol):
     """What ShardedClient needs of one server's client: three batch calls, one round
     trip each. redis-py's ``Redis`` and pymemcache's ``Client`` are adapted built in;
     give any other client these methods (and, optionally, ``errors``: the exception
-    types that mean the server is unreachable).
+    types that mean the server is unreachable). :class:`~fastring.sharded.MemoryStore` is one.
+
+    Examples
+    --------
+    >>> from fastring import ShardedClient
+    >>> class Loud(dict):   # an adapter: the three calls, one request each
+    ...     def get_many(self, keys): return {k: self[k] for k in keys if k in self}
+    ...     def set_many(self, items): print("one request:", sorted(items)); self.update(items)
+    ...     def delete_many(self, keys): [self.pop(k, None) for k in keys]
+    >>> ShardedClient({"only": Loud()}).set_many({"b": 2, "a": 1})
+    one request: ['a', 'b']
     """
 
     def get_many(self, keys: list[Any]) -> Mapping[Any, Any]:
@@ -56,6 +66,46 @@ class ShardAdapter(Protocol):
 
     def delete_many(self, keys: list[Any]) -> None:
         """Delete the keys (missing ones are no error)."""
+
+
+class MemoryStore(dict[Any, Any]):
+    """A server in this process's memory, with the adapter protocol: for tests, examples
+    and local runs. ``down = True`` makes it fail as an unreachable server does.
+
+    Examples
+    --------
+    >>> from fastring.sharded import MemoryStore
+    >>> store = MemoryStore()
+    >>> store.set_many({"k": b"v"})
+    >>> store.get_many(["k", "missing"])
+    {'k': b'v'}
+    >>> store.down = True
+    >>> store.get_many(["k"])
+    Traceback (most recent call last):
+      ...
+    ConnectionRefusedError: this MemoryStore is down
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise ConnectionRefusedError("this MemoryStore is down")
+
+    def get_many(self, keys: list[Any]) -> dict[Any, Any]:
+        self._check()
+        return {k: self[k] for k in keys if k in self}
+
+    def set_many(self, items: dict[Any, Any]) -> None:
+        self._check()
+        self.update(items)
+
+    def delete_many(self, keys: list[Any]) -> None:
+        self._check()
+        for k in keys:
+            self.pop(k, None)
 
 
 _NETWORK_ERRORS: tuple[type[BaseException], ...] = (OSError, ConnectionError, TimeoutError, socket.timeout, EOFError)
@@ -129,7 +179,7 @@ class ShardedClient:
     ----------
     clients : mapping
         Node name -> client (``redis.Redis``, ``pymemcache.Client``, or any
-        :class:`ShardAdapter`).
+        :class:`~fastring.sharded.ShardAdapter`).
     router : fastring router, optional
         Places the keys; its nodes must be the names of ``clients``. Default:
         ``Rendezvous(clients)``. With ``replicas > 1`` it needs ``replicas_many``
@@ -143,11 +193,8 @@ class ShardedClient:
     Examples
     --------
     >>> from fastring import ShardedClient
-    >>> class Dict(dict):  # a stand-in server: any object with the three calls
-    ...     def get_many(self, keys): return {k: self[k] for k in keys if k in self}
-    ...     def set_many(self, items): self.update(items)
-    ...     def delete_many(self, keys): [self.pop(k, None) for k in keys]
-    >>> servers = {"a": Dict(), "b": Dict(), "c": Dict()}
+    >>> from fastring.sharded import MemoryStore   # stand-ins for redis.Redis clients
+    >>> servers = {"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}
     >>> kv = ShardedClient(servers, replicas=2)
     >>> kv.set_many({"user:1": b"ann", "user:2": b"bob"})
     >>> kv.get("user:1"), kv.get_many(["user:1", "user:2", "user:3"])
@@ -213,7 +260,16 @@ class ShardedClient:
         return dict(self._clients)
 
     def nodes_for(self, key: Any) -> tuple[Any, ...]:
-        """The nodes that hold ``key``, first replica first (down or not)."""
+        """The nodes that hold ``key``, first replica first (down or not).
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.nodes_for("user:1") == kv.router.replicas("user:1", 2)
+        True
+        """
         if self._replicas == 1:
             return (self._router.lookup(key),)
         return tuple(self._router.replicas(key, self._replicas))
@@ -232,14 +288,14 @@ class ShardedClient:
             health = self._health
             if health.next_expiry <= self._clock():
                 health.expire(self._clock())
-            return np.array([node.down_until is None for node in health.nodes], dtype=bool)
+            return np.array([node.should_be_up for node in health.nodes], dtype=bool)
 
     def _node_up(self, i: int) -> bool:
         with self._lock:
             health = self._health
             if health.next_expiry <= self._clock():
                 health.expire(self._clock())
-            return health.nodes[i].down_until is None
+            return health.nodes[i].should_be_up
 
     def _call(self, i: int, method: str, arg: Any) -> tuple[bool, Any]:
         """(True, result) of one request to node ``i``; (False, error) if the node is
@@ -262,16 +318,37 @@ class ShardedClient:
         return [name for name, up in zip(self._nodes, self._up().tolist()) if not up]
 
     def mark_down(self, name: Any) -> None:
-        """Take ``name`` out until :meth:`mark_up` (e.g. for maintenance)."""
+        """Take ``name`` out until :meth:`mark_up` (e.g. for maintenance).
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.mark_down("a")
+        >>> kv.down
+        ['a']
+        """
         i = self._node_index(name)
         with self._lock:
-            node = self._health.nodes[i]
-            node.down_until = float("inf")
+            self._health.nodes[i].manual_down = True
 
     def mark_up(self, name: Any) -> None:
-        """Put ``name`` back at once, forgetting its failures."""
+        """Put ``name`` back at once, forgetting its failures.
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.mark_down("a")
+        >>> kv.mark_up("a")
+        >>> kv.down
+        []
+        """
         i = self._node_index(name)
         with self._lock:
+            self._health.nodes[i].manual_down = False
             self._health.clear(i)
 
     def _node_index(self, name: Any) -> int:
@@ -289,6 +366,15 @@ class ShardedClient:
         ------
         NoAvailableNode
             Every replica of ``key`` is down or unreachable.
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.set("user:1", b"ann")
+        >>> kv.get("user:1"), kv.get("user:2")
+        (b'ann', None)
         """
         answered = False
         for name in self.nodes_for(key):
@@ -315,6 +401,16 @@ class ShardedClient:
             Every replica of some key is down or unreachable (the error names it).
         TypeError, ValueError, OverflowError
             A key outside the router's key contract (named by position).
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.set_many({"user:1": b"ann", "user:2": b"bob"})
+        >>> kv.clients[kv.nodes_for("user:1")[0]].down = True     # its first replica dies
+        >>> sorted(kv.get_many(["user:1", "user:2", "user:3"]).items())
+        [('user:1', b'ann'), ('user:2', b'bob')]
         """
         keys = list(keys)
         if not keys:
@@ -354,7 +450,17 @@ class ShardedClient:
     # ------------------------------------------------------------------ writes
 
     def set(self, key: Any, value: Any) -> None:
-        """Store ``key`` on its live replicas (done when one has acknowledged it)."""
+        """Store ``key`` on its live replicas (done when one has acknowledged it).
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.set("user:1", b"ann")
+        >>> sorted(n for n, store in kv.clients.items() if "user:1" in store) == sorted(kv.nodes_for("user:1"))
+        True
+        """
         self.set_many({key: value})
 
     def set_many(self, items: Mapping[Any, Any]) -> None:
@@ -365,6 +471,15 @@ class ShardedClient:
         NoAvailableNode
             No replica acknowledged some keys (the others are stored: there are no
             cross-node transactions).
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.set_many({f"user:{i}": i for i in range(100)})
+        >>> sum(len(store) for store in kv.clients.values())      # every key twice
+        200
         """
         if not isinstance(items, Mapping):
             raise TypeError(f"items must be a mapping of key -> value, got {type(items).__name__}")
@@ -372,11 +487,33 @@ class ShardedClient:
         self._write(keys, "set_many", lambda picked: {k: items[k] for k in picked})
 
     def delete(self, key: Any) -> None:
-        """Delete ``key`` from its live replicas."""
+        """Delete ``key`` from its live replicas.
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.set("user:1", b"ann")
+        >>> kv.delete("user:1")
+        >>> kv.get("user:1") is None
+        True
+        """
         self.delete_many([key])
 
     def delete_many(self, keys: Iterable[Any]) -> None:
-        """Delete the keys from their live replicas: one request per node."""
+        """Delete the keys from their live replicas: one request per node.
+
+        Examples
+        --------
+        >>> from fastring import ShardedClient
+        >>> from fastring.sharded import MemoryStore
+        >>> kv = ShardedClient({"a": MemoryStore(), "b": MemoryStore(), "c": MemoryStore()}, replicas=2)
+        >>> kv.set_many({"user:1": 1, "user:2": 2})
+        >>> kv.delete_many(["user:1", "user:2", "user:3"])
+        >>> kv.get_many(["user:1", "user:2"])
+        {}
+        """
         self._write(list(keys), "delete_many", lambda picked: picked)
 
     def _write(self, keys: list[Any], method: str, payload: Callable[[list[Any]], Any]) -> None:

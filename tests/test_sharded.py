@@ -7,36 +7,21 @@ import pytest
 
 import servers
 from fastring import HashRing, JumpRouter, NoAvailableNode, Rendezvous, ShardedClient
-from fastring.sharded import moves
+from fastring.sharded import MemoryStore, moves
 
 KEYS = [f"user:{i}" for i in range(10_000)]
 
 
-class Store(dict):
-    """A stand-in server (the adapter protocol) that can be switched off."""
+class Store(MemoryStore):
+    """A MemoryStore that counts the requests it gets."""
 
     def __init__(self):
         super().__init__()
-        self.broken = False
         self.calls = 0
 
     def _check(self):
         self.calls += 1
-        if self.broken:
-            raise ConnectionRefusedError("the server is down")
-
-    def get_many(self, keys):
-        self._check()
-        return {k: self[k] for k in keys if k in self}
-
-    def set_many(self, items):
-        self._check()
-        self.update(items)
-
-    def delete_many(self, keys):
-        self._check()
-        for k in keys:
-            self.pop(k, None)
+        super()._check()
 
 
 class Clock:
@@ -164,7 +149,7 @@ def test_failover_and_recovery_after_fail_timeout(twin):
     kv = ShardedClient(nodes, replicas=2, fail_timeout=5, clock=clock)
     kv.set_many({f"k{i}": i for i in range(300)})
     first = kv.nodes_for("k1")[0]
-    nodes[first].broken = True
+    nodes[first].down = True
     assert kv.get("k1") == 1  # from the second replica
     assert kv.down == [first]
     calls = nodes[first].calls
@@ -172,7 +157,7 @@ def test_failover_and_recovery_after_fail_timeout(twin):
     assert nodes[first].calls == calls  # down: not asked again
     kv.set("k1", "new")  # written to the live replica only
     clock.now = 5.1
-    nodes[first].broken = False
+    nodes[first].down = False
     assert kv.down == []  # back after fail_timeout
     assert kv.get("k1") == 1  # the first replica missed the write: it still has the old value
     nodes[first].pop("k1")
@@ -184,7 +169,7 @@ def test_probation_a_failure_after_recovery_takes_the_node_out_at_once():
     kv = ShardedClient(nodes, replicas=2, max_fails=3, fail_timeout=5, clock=clock)
     kv.set("k", 1)
     first = kv.nodes_for("k")[0]
-    nodes[first].broken = True
+    nodes[first].down = True
     for _ in range(3):
         assert kv.get("k") == 1
     assert kv.down == [first]
@@ -197,7 +182,7 @@ def test_every_replica_down_is_an_error_not_a_miss():
     kv = ShardedClient(nodes, replicas=2)
     kv.set("k", 1)
     for s in nodes.values():
-        s.broken = True
+        s.down = True
     with pytest.raises(NoAvailableNode, match="no live replica, e.g. 'k'"):
         kv.get("k")
     with pytest.raises(NoAvailableNode, match="stored on no replica"):

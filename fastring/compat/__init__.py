@@ -3,21 +3,21 @@
 Each function takes any key container :func:`~fastring.hash_keys` takes and returns
 a NumPy array equal, key for key, to what the system computes:
 
-==========================  ==================================================
-function                    equals
-==========================  ==================================================
-:func:`kafka_partition`     the Java producer's default partitioner (keyed record)
-:func:`kafka_murmur2`       Kafka's ``Utils.murmur2`` (signed, as Java returns it)
-:func:`redis_slot`          ``CLUSTER KEYSLOT`` (hash tags included)
-:func:`cassandra_token`     Murmur3Partitioner's token
-:func:`spark_hash`          Spark SQL ``hash(col)``
-:func:`spark_xxhash64`      Spark SQL ``xxhash64(col)``
-:func:`spark_partition`     the partition of ``df.repartition(n, col)``
-:func:`iceberg_bucket`      Iceberg's ``bucket[N]`` transform
-:func:`elasticsearch_shard` the shard of a document's ``_routing`` / ``_id``
-:func:`pandas_hash`         ``pandas.util.hash_array``
-:func:`dask_partition`      the partition of ``ddf.shuffle(on=col, npartitions=n)``
-==========================  ==================================================
+============================  ==================================================
+function                      equals
+============================  ==================================================
+:func:`kafka_partition`       the Java producer's default partitioner (keyed record)
+:func:`kafka_murmur2`         Kafka's ``Utils.murmur2`` (signed, as Java returns it)
+:func:`redis_slot`            ``CLUSTER KEYSLOT`` (hash tags included)
+:func:`cassandra_token`       Murmur3Partitioner's token
+:func:`spark_hash`            Spark SQL ``hash(col)``
+:func:`spark_xxhash64`        Spark SQL ``xxhash64(col)``
+:func:`spark_partition`       the partition of ``df.repartition(n, col)``
+:func:`iceberg_bucket`        Iceberg's ``bucket[N]`` transform
+:func:`elasticsearch_shard`   the shard of a document's ``_routing`` / ``_id``
+:func:`pandas_hash`           ``pandas.util.hash_array``
+:func:`dask_partition`        the partition of ``ddf.shuffle(on=col, npartitions=n)``
+============================  ==================================================
 
 ``key_type`` names the key's type as the system calls it. ``None`` infers it from the
 container: str gives the system's string type, bytes its binary type, integer arrays
