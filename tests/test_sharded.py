@@ -3,6 +3,8 @@ in-memory stand-ins for the failure cases that need exact control."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 import servers
@@ -39,27 +41,38 @@ def stores(n=3):
 # --------------------------------------------------------------------------- real servers
 
 
+@contextlib.contextmanager
+def running(start, count, connect):
+    """``count`` servers from ``start()``, a client each from ``connect(i, server)``;
+    all closed and stopped afterwards (also when a later one fails to start)."""
+    started, clients = [], {}
+    try:
+        for _ in range(count):
+            started.append(start())
+        clients = dict(connect(i, server) for i, server in enumerate(started))
+        yield started, clients
+    finally:
+        for client in clients.values():
+            client.close()
+        for server in started:
+            server.stop()
+
+
 @pytest.fixture
 def redis_trio(tmp_path):
     pytest.importorskip("redis")
     import redis
-
-    binary = servers.require("redis-server")
-    started = [servers.redis(binary, workdir=str(tmp_path)) for _ in range(3)]
     from redis.backoff import NoBackoff
     from redis.retry import Retry
 
-    clients = {
-        f"redis-{i}": redis.Redis(port=s.port, socket_connect_timeout=1, socket_timeout=2, retry=Retry(NoBackoff(), 0))
-        for i, s in enumerate(started)
-    }
-    try:
-        yield started, clients
-    finally:
-        for c in clients.values():
-            c.close()
-        for s in started:
-            s.stop()
+    binary = servers.require("redis-server")
+
+    def connect(i, server):
+        options = {"socket_connect_timeout": 1, "socket_timeout": 2, "retry": Retry(NoBackoff(), 0)}
+        return f"redis-{i}", redis.Redis(port=server.port, **options)
+
+    with running(lambda: servers.redis(binary, workdir=str(tmp_path)), 3, connect) as both:
+        yield both
 
 
 @pytest.fixture
@@ -68,15 +81,12 @@ def memcached_pair(tmp_path):
     from pymemcache.client.base import Client
 
     binary = servers.require("memcached")
-    started = [servers.memcached(binary, workdir=str(tmp_path)) for _ in range(2)]
-    clients = {f"mc-{i}": Client(("127.0.0.1", s.port), connect_timeout=1, timeout=2) for i, s in enumerate(started)}
-    try:
-        yield started, clients
-    finally:
-        for c in clients.values():
-            c.close()
-        for s in started:
-            s.stop()
+
+    def connect(i, server):
+        return f"mc-{i}", Client(("127.0.0.1", server.port), connect_timeout=1, timeout=2)
+
+    with running(lambda: servers.memcached(binary, workdir=str(tmp_path)), 2, connect) as both:
+        yield both
 
 
 def test_keys_land_where_the_router_says(twin, redis_trio):
