@@ -42,6 +42,7 @@ from concurrent.futures import Executor, Future
 from multiprocessing.connection import Connection, wait
 from typing import Any, ParamSpec, TypeVar
 
+from ._keycontract_py import key_type_error
 from ._params import check_int
 
 
@@ -61,8 +62,22 @@ class WorkerLost(RuntimeError):
     """The worker running a task died (a process killed or crashed) before the task
     finished. The task ran at most once; pass ``retries=`` to run it again instead.
 
-    ``worker`` is the slot name (``"worker-0"`` ...), ``exitcode`` the process's exit
-    code (negative: killed by that signal), when known."""
+    Attributes
+    ----------
+    worker : str or None
+        The slot name (``"worker-0"`` ...).
+    exitcode : int or None
+        The process's exit code (negative: killed by that signal), when known.
+
+    Examples
+    --------
+    A future whose worker was killed (``kill -9``) raises one like this:
+
+    >>> from fastring import WorkerLost
+    >>> error = WorkerLost("the worker process worker-1 died (exit code -9)", "worker-1", -9)
+    >>> isinstance(error, RuntimeError), error.worker, error.exitcode
+    (True, 'worker-1', -9)
+    """
 
     def __init__(self, message: str, worker: str | None = None, exitcode: int | None = None) -> None:
         super().__init__(message)
@@ -108,13 +123,20 @@ _KEYLESS = object()  # the identity of a task without a key
 
 def _key_identity(key: Any) -> Any:
     """A hashable stand-in for ``key`` in the table of keys with unfinished tasks.
-    Keys that are equal route alike (1 and True hash the same bytes), so the key
-    itself serves; an unhashable one (bytearray, memoryview) stands as its bytes."""
+
+    The type is part of it: a key found there skips the router, so ``1.0`` must not
+    pass as the home of ``1`` (a float is no key; the router refuses it when it first
+    routes it). An unhashable key (bytearray, memoryview) stands as its bytes."""
     try:
         hash(key)
     except TypeError:
-        return bytes(key)
-    return key
+        pass
+    else:
+        return (type(key), key)
+    try:
+        return (type(key), bytes(key))
+    except (TypeError, ValueError):
+        raise key_type_error(None, key) from None
 
 
 # --------------------------------------------------------------------------- workers

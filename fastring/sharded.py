@@ -282,20 +282,22 @@ class ShardedClient:
 
     # ------------------------------------------------------------------ health
 
+    def _health_now(self) -> _PassiveHealth:
+        """The health records with the take-outs due by now ended (under the lock)."""
+        health = self._health
+        now = self._clock()
+        if health.next_expiry <= now:
+            health.expire(now)
+        return health
+
     def _up(self) -> np.ndarray:
         """True for each node that takes requests now."""
         with self._lock:
-            health = self._health
-            if health.next_expiry <= self._clock():
-                health.expire(self._clock())
-            return np.array([node.should_be_up for node in health.nodes], dtype=bool)
+            return np.array([node.should_be_up for node in self._health_now().nodes], dtype=bool)
 
     def _node_up(self, i: int) -> bool:
         with self._lock:
-            health = self._health
-            if health.next_expiry <= self._clock():
-                health.expire(self._clock())
-            return health.nodes[i].should_be_up
+            return self._health_now().nodes[i].should_be_up
 
     def _call(self, i: int, method: str, arg: Any) -> tuple[bool, Any]:
         """(True, result) of one request to node ``i``; (False, error) if the node is

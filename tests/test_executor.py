@@ -185,6 +185,22 @@ def test_a_key_that_cannot_be_routed(kind, key, error):
         assert pool.submit_keyed(bytearray(b"ok"), operator.neg, 1).result(timeout=30) == -1
 
 
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_look_alike_of_a_busy_key_is_still_checked(kind):
+    """A key with unfinished tasks skips the router; a float or bool equal to it must
+    not ride along (1.0 == 1), and an unhashable non-key is refused too."""
+    with KeyedExecutor(1, kind=kind) as pool:
+        busy = pool.submit_keyed(1, nap, 0.3)
+        with pytest.raises(TypeError, match="float"):
+            pool.submit_keyed(1.0, operator.neg, 1)
+        with pytest.raises(TypeError, match="list"):
+            pool.submit_keyed([1, 2], operator.neg, 1)
+        with pytest.raises(TypeError, match="dict"):
+            pool.submit_keyed({}, operator.neg, 1)
+        assert pool.submit_keyed(True, operator.neg, 1).result(timeout=30) == -1  # bool is an int key
+        busy.result(timeout=30)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
