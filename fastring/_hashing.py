@@ -18,6 +18,7 @@ if TYPE_CHECKING or IMPLEMENTATION == "python":
         hash_uint64,
         hash_views,
         md5_strings,
+        point_hashes,
         vnode_hashes,
         vnode_md5,
     )
@@ -35,6 +36,7 @@ else:
         hash_uint64,
         hash_views,
         md5_strings,
+        point_hashes,
         vnode_hashes,
         vnode_md5,
     )
@@ -52,6 +54,7 @@ __all__ = [
     "hash_uint64",
     "hash_views",
     "md5_strings",
+    "point_hashes",
     "vnode_hashes",
     "vnode_md5",
 ]

@@ -106,6 +106,7 @@ __all__ = [
     "hash_uint64",
     "hash_views",
     "md5_strings",
+    "point_hashes",
     "vnode_hashes",
     "vnode_md5",
 ]
@@ -824,6 +825,51 @@ cdef inline Py_ssize_t _decimal(uint8_t* p, uint64_t v) noexcept nogil:
     return k
 
 
+@cython.final
+cdef class _Prefixes:
+    """C pointers to a list of bytes prefixes (held here, so they stay alive while the
+    GIL is released) and a scratch buffer for any prefix plus a vnode's 20 digits."""
+    cdef tuple held
+    cdef Py_ssize_t count
+    cdef const char** ptrs
+    cdef Py_ssize_t* lens
+    cdef uint8_t* buf
+
+    def __cinit__(self, list prefixes):
+        cdef Py_ssize_t k, longest = 0
+        self.held = tuple(prefixes)
+        self.count = len(self.held)
+        self.ptrs = <const char**>PyMem_Malloc((self.count + 1) * sizeof(char*))
+        self.lens = <Py_ssize_t*>PyMem_Malloc((self.count + 1) * sizeof(Py_ssize_t))
+        if self.ptrs == NULL or self.lens == NULL:
+            raise MemoryError()
+        for k in range(self.count):
+            prefix = self.held[k]
+            if type(prefix) is not bytes:
+                raise TypeError(f"prefix {k} is not bytes")
+            self.ptrs[k] = PyBytes_AS_STRING(<PyObject*>prefix)
+            self.lens[k] = PyBytes_GET_SIZE(<PyObject*>prefix)
+            longest = max(longest, self.lens[k])
+        self.buf = <uint8_t*>PyMem_Malloc(longest + 24)
+        if self.buf == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        PyMem_Free(self.buf)
+        PyMem_Free(self.ptrs)
+        PyMem_Free(self.lens)
+
+    cdef inline Py_ssize_t put_prefix(self, Py_ssize_t k) noexcept nogil:
+        """Write prefix k at the start of buf; return its length."""
+        memcpy(self.buf, self.ptrs[k], self.lens[k])
+        return self.lens[k]
+
+    cdef inline Py_ssize_t text(self, Py_ssize_t k, uint64_t vnode) noexcept nogil:
+        """Write prefix k and str(vnode) into buf; return the length."""
+        cdef Py_ssize_t plen = self.put_prefix(k)
+        return plen + _decimal(self.buf + plen, vnode)
+
+
 cdef Py_ssize_t _vnodes(list prefixes, const int64_t[::1] starts, const int64_t[::1] stops,
                         int algo, uint64_t seed, uint64_t* hashes, uint8_t* digests,
                         Py_ssize_t out_items) except -1:
@@ -831,48 +877,27 @@ cdef Py_ssize_t _vnodes(list prefixes, const int64_t[::1] starts, const int64_t[
     str(v)`` for v in range(starts[k], stops[k]), every k in order. ``out_items`` is
     the room in the output; the vnode count must equal it."""
     cdef Py_ssize_t m = len(prefixes)
-    cdef Py_ssize_t total = 0, longest = 0, k, plen, w, i = 0
-    cdef const char** ptrs = NULL
-    cdef Py_ssize_t* lens = NULL
-    cdef uint8_t* buf = NULL
-    # Why a tuple: it holds every prefix while the GIL is released.
-    cdef tuple held = tuple(prefixes)
+    cdef Py_ssize_t total = 0, k, plen, w, i = 0
+    cdef uint8_t* buf
     if starts.shape[0] != m or stops.shape[0] != m:
         raise ValueError("starts and stops must hold one value per prefix")
-    try:
-        ptrs = <const char**>PyMem_Malloc((m + 1) * sizeof(char*))
-        lens = <Py_ssize_t*>PyMem_Malloc((m + 1) * sizeof(Py_ssize_t))
-        if ptrs == NULL or lens == NULL:
-            raise MemoryError()
+    cdef _Prefixes texts = _Prefixes(prefixes)
+    for k in range(m):
+        if not 0 <= starts[k] <= stops[k]:
+            raise ValueError(f"vnode range {k} is not 0 <= start <= stop")
+        total += stops[k] - starts[k]
+    if total != out_items:
+        raise ValueError(f"out must hold {total} results")
+    buf = texts.buf
+    with nogil:
         for k in range(m):
-            prefix = held[k]
-            if type(prefix) is not bytes:
-                raise TypeError(f"prefix {k} is not bytes")
-            if not 0 <= starts[k] <= stops[k]:
-                raise ValueError(f"vnode range {k} is not 0 <= start <= stop")
-            ptrs[k] = PyBytes_AS_STRING(<PyObject*>prefix)
-            lens[k] = PyBytes_GET_SIZE(<PyObject*>prefix)
-            longest = max(longest, lens[k])
-            total += stops[k] - starts[k]
-        if total != out_items:
-            raise ValueError(f"out must hold {total} results")
-        buf = <uint8_t*>PyMem_Malloc(longest + 24)  # a prefix and up to 20 digits
-        if buf == NULL:
-            raise MemoryError()
-        with nogil:
-            for k in range(m):
-                plen = lens[k]
-                memcpy(buf, ptrs[k], plen)
-                for w in range(starts[k], stops[k]):
-                    if digests != NULL:
-                        md5_digest(buf, plen + _decimal(buf + plen, <uint64_t>w), digests + 16 * i)
-                    else:
-                        hashes[i] = _c_hash_bytes(buf, plen + _decimal(buf + plen, <uint64_t>w), algo, seed)
-                    i += 1
-    finally:
-        PyMem_Free(buf)
-        PyMem_Free(ptrs)
-        PyMem_Free(lens)
+            plen = texts.put_prefix(k)  # it stays in buf: only the digits change
+            for w in range(starts[k], stops[k]):
+                if digests != NULL:
+                    md5_digest(buf, plen + _decimal(buf + plen, <uint64_t>w), digests + 16 * i)
+                else:
+                    hashes[i] = _c_hash_bytes(buf, plen + _decimal(buf + plen, <uint64_t>w), algo, seed)
+                i += 1
     return 0
 
 
@@ -882,6 +907,32 @@ def vnode_hashes(list prefixes not None, const int64_t[::1] starts, const int64_
     every k in order, into ``out`` (one hash per vnode, concatenated)."""
     _check_algo(algo)
     _vnodes(prefixes, starts, stops, algo, seed, &out[0] if out.shape[0] else NULL, NULL, out.shape[0])
+    return out
+
+
+def point_hashes(list prefixes not None, const int32_t[::1] owner, const int32_t[::1] vnode,
+                 int algo, uint64_t seed, uint64_t[::1] out):
+    """``out[i]`` = the hash of ``prefixes[owner[i]] + str(vnode[i])`` (UTF-8): the
+    points of a ring in any order, such as a pickled ring's own (sorted) order, which
+    a check can then compare in one pass instead of gathering across the arrays."""
+    cdef Py_ssize_t m = len(prefixes)
+    cdef Py_ssize_t n = owner.shape[0]
+    cdef Py_ssize_t i
+    _check_algo(algo)
+    if vnode.shape[0] != n or out.shape[0] != n:
+        raise ValueError("owner, vnode and out must have the same length")
+    with nogil:
+        for i in range(n):
+            if owner[i] < 0 or owner[i] >= m or vnode[i] < 0:
+                break
+        else:
+            i = -1
+    if i >= 0:
+        raise ValueError(f"point {i}: owner {owner[i]} or vnode {vnode[i]} out of range")
+    cdef _Prefixes texts = _Prefixes(prefixes)
+    with nogil:
+        for i in range(n):
+            out[i] = _c_hash_bytes(texts.buf, texts.text(owner[i], <uint64_t>vnode[i]), algo, seed)
     return out
 
 

@@ -63,6 +63,7 @@ __all__ = [
     "hash_uint64",
     "hash_views",
     "md5_strings",
+    "point_hashes",
     "vnode_hashes",
     "vnode_md5",
 ]
@@ -466,13 +467,18 @@ def _md5(data: bytes) -> bytes:
     return hashlib.md5(data, usedforsecurity=False).digest()
 
 
+def _check_prefixes(prefixes: Sequence[bytes]) -> None:
+    for k, prefix in enumerate(prefixes):
+        if type(prefix) is not bytes:
+            raise TypeError(f"prefix {k} is not bytes")
+
+
 def _vnode_texts(prefixes: Sequence[bytes], starts: Any, stops: Any) -> list[bytes]:
     if len(starts) != len(prefixes) or len(stops) != len(prefixes):
         raise ValueError("starts and stops must hold one value per prefix")
+    _check_prefixes(prefixes)
     texts: list[bytes] = []
     for k, (prefix, start, stop) in enumerate(zip(prefixes, np.asarray(starts).tolist(), np.asarray(stops).tolist())):
-        if type(prefix) is not bytes:
-            raise TypeError(f"prefix {k} is not bytes")
         if not 0 <= start <= stop:
             raise ValueError(f"vnode range {k} is not 0 <= start <= stop")
         texts.extend(prefix + b"%d" % w for w in range(start, stop))
@@ -488,6 +494,23 @@ def vnode_hashes(prefixes: Sequence[bytes], starts: Any, stops: Any, algo: int, 
     fn = _scalar_for(algo)
     if texts:
         out[:] = np.array([fn(t, seed) for t in texts], dtype=np.uint64)
+    return out
+
+
+def point_hashes(prefixes: Sequence[bytes], owner: Any, vnode: Any, algo: int, seed: int, out: NDArray[Any]) -> NDArray[np.uint64]:
+    """``out[i]`` = the hash of ``prefixes[owner[i]] + str(vnode[i])`` (UTF-8): the
+    points of a ring in any order, such as a pickled ring's own (sorted) order, which
+    a check can then compare in one pass instead of gathering across the arrays."""
+    fn = _scalar_for(algo)
+    owners, vnodes = np.asarray(owner).tolist(), np.asarray(vnode).tolist()
+    if len(vnodes) != len(owners) or len(out) != len(owners):
+        raise ValueError("owner, vnode and out must have the same length")
+    for i, (o, v) in enumerate(zip(owners, vnodes)):
+        if not (0 <= o < len(prefixes) and v >= 0):
+            raise ValueError(f"point {i}: owner {o} or vnode {v} out of range")
+    _check_prefixes(prefixes)
+    if owners:
+        out[:] = np.array([fn(prefixes[o] + b"%d" % v, seed) for o, v in zip(owners, vnodes)], dtype=np.uint64)
     return out
 
 

@@ -5,8 +5,8 @@ from typing import TYPE_CHECKING
 from ._implementation import IMPLEMENTATION
 
 if TYPE_CHECKING or IMPLEMENTATION == "python":
-    from ._ring_py import RING_MODES, RingIndex
+    from ._ring_py import RING_MODES, RingIndex, bucket_starts, stable_order
 else:
-    from ._ring_c import RING_MODES, RingIndex  # type: ignore[no-redef]
+    from ._ring_c import RING_MODES, RingIndex, bucket_starts, stable_order  # type: ignore[no-redef]
 
-__all__ = ["RING_MODES", "RingIndex"]
+__all__ = ["RING_MODES", "RingIndex", "bucket_starts", "stable_order"]

@@ -32,7 +32,7 @@ cnp.import_array()  # the NumPy C API (new_int32) needs it once per module
 from fastring._keycontract cimport KEY_BITS, KEY_SLOW, key_fast, key_slow
 
 
-__all__ = ["RING_MODES", "RingIndex"]
+__all__ = ["RING_MODES", "RingIndex", "bucket_starts", "stable_order"]
 
 # Key hashing modes. ring.py takes their numbers from RING_MODES below.
 cdef enum:
@@ -285,6 +285,119 @@ cdef inline void _compact_many(const hash_t* hashes, const uint64_t* values, Py_
 
 
 # ---------------------------------------------------------------- the index
+
+cdef enum:
+    RADIX_BITS = 8  # 256 buckets a pass: few enough write streams for the TLB and L1
+    RADIX_DIGITS = 8
+    RADIX_MASK = (1 << RADIX_BITS) - 1
+
+
+cdef struct KeyIndex:
+    uint64_t key
+    uint64_t index  # a uint64 so that one element is one 16-byte store
+
+
+def stable_order(const uint64_t[::1] keys):
+    """The permutation that sorts ``keys`` ascending, equal keys in their given order
+    (what ``numpy.argsort(keys, kind="stable")`` returns, as an intp array).
+
+    Why not argsort: on a ring of 10,000 nodes (1.6 million points) it is most of the
+    build. This is an LSD radix sort of 8-bit digits moving (key, index) pairs, so each
+    pass reads in sequence and writes 256 streams; a digit every key shares is skipped
+    (32-bit positions take 4 passes)."""
+    cdef Py_ssize_t n = keys.shape[0]
+    cdef Py_ssize_t i, d, total, slot
+    cdef Py_ssize_t* counts
+    cdef Py_ssize_t* cnt
+    cdef KeyIndex* a
+    cdef KeyIndex* b
+    cdef KeyIndex* swap
+    cdef uint64_t k
+    cdef int shift
+    if n >= 2**32:
+        raise ValueError("a ring holds fewer than 2**32 points")
+    out = np.empty(n, dtype=np.intp)
+    cdef Py_ssize_t[::1] perm = out
+    if n == 0:
+        return out
+    counts = <Py_ssize_t*>PyMem_Malloc(RADIX_DIGITS * (RADIX_MASK + 1) * sizeof(Py_ssize_t))
+    a = <KeyIndex*>PyMem_Malloc(n * sizeof(KeyIndex))
+    b = <KeyIndex*>PyMem_Malloc(n * sizeof(KeyIndex))
+    try:
+        if counts == NULL or a == NULL or b == NULL:
+            raise MemoryError()
+        with nogil:
+            memset(counts, 0, RADIX_DIGITS * (RADIX_MASK + 1) * sizeof(Py_ssize_t))
+            for i in range(n):  # every digit's histogram in one pass
+                k = keys[i]
+                a[i].key = k
+                a[i].index = <uint64_t>i
+                for d in range(RADIX_DIGITS):
+                    counts[d * (RADIX_MASK + 1) + <Py_ssize_t>((k >> (d * RADIX_BITS)) & RADIX_MASK)] += 1
+            for d in range(RADIX_DIGITS):
+                shift = d * RADIX_BITS
+                cnt = counts + d * (RADIX_MASK + 1)
+                if cnt[<Py_ssize_t>((a[0].key >> shift) & RADIX_MASK)] == n:
+                    continue  # a digit every key shares leaves the order as it is
+                total = 0  # each bucket's count becomes its first output slot
+                for i in range(RADIX_MASK + 1):
+                    slot = cnt[i]
+                    cnt[i] = total
+                    total += slot
+                for i in range(n):
+                    slot = cnt[<Py_ssize_t>((a[i].key >> shift) & RADIX_MASK)]
+                    cnt[<Py_ssize_t>((a[i].key >> shift) & RADIX_MASK)] = slot + 1
+                    b[slot] = a[i]
+                swap = a
+                a = b
+                b = swap
+            for i in range(n):
+                perm[i] = <Py_ssize_t>a[i].index
+    finally:
+        PyMem_Free(counts)
+        PyMem_Free(a)
+        PyMem_Free(b)
+    return out
+
+
+def bucket_starts(const uint64_t[::1] pos, int shift, uint32_t[::1] table):
+    """Fill the prefix table: ``table[b]`` = the number of points whose ``pos >> shift``
+    is below ``b``. ``pos`` must be sorted and every bucket below ``len(table)``.
+    Returns the most points in one bucket."""
+    cdef Py_ssize_t size = pos.shape[0]
+    cdef Py_ssize_t nb = table.shape[0]
+    cdef Py_ssize_t i, run = 0, most = 0
+    cdef uint64_t bucket, prev = 0
+    cdef bint bad_order = False, beyond = False
+    if not 0 <= shift < 64:
+        raise ValueError("bad shift")
+    if nb < 1:
+        raise ValueError("the table needs a bucket")
+    if size >= 2**32:
+        raise ValueError("a ring holds fewer than 2**32 points")
+    # Why counts then a prefix sum, not a merge of the two arrays: the merge's exit
+    # per bucket is a branch no predictor learns (0-3 points each), 4x slower.
+    with nogil:
+        memset(&table[0], 0, nb * sizeof(uint32_t))
+        for i in range(size):
+            bucket = pos[i] >> shift
+            if i:
+                bad_order |= pos[i] < pos[i - 1]
+            run = run * (bucket == prev) + 1  # points so far in this bucket
+            most = run if run > most else most
+            prev = bucket
+            if bucket >= <uint64_t>nb:
+                beyond = True
+            elif bucket + 1 < <uint64_t>nb:
+                table[bucket + 1] += 1
+        for i in range(1, nb):
+            table[i] += table[i - 1]
+    if bad_order:
+        raise ValueError("positions must be sorted")
+    if beyond:
+        raise ValueError("a position is beyond the last bucket")
+    return most
+
 
 cdef class RingIndex:
     """An immutable snapshot of a ring's live points, ready for lookups.

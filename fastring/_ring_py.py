@@ -20,7 +20,7 @@ from . import _hashing_py
 from ._hashfuncs_py import _SCALAR, ALGORITHM_TABLE
 from ._keycontract_py import key_bytes
 
-__all__ = ["RING_MODES", "RingIndex"]
+__all__ = ["RING_MODES", "RingIndex", "bucket_starts", "stable_order"]
 
 # Key hashing modes, by name (see _ring_c.pyx); ring.py takes their numbers from here.
 RING_MODES: dict[str, int] = {"hash": 0, "ketama": 1, "uhashring": 2}
@@ -45,6 +45,32 @@ def _utf8(text: str, position: int | None = None) -> bytes:
 
 
 # ---------------------------------------------------------------- point kernels
+
+
+def stable_order(keys: NDArray[np.uint64]) -> NDArray[np.intp]:
+    """The permutation that sorts ``keys`` ascending, equal keys in their given order."""
+    if len(keys) >= 2**32:
+        raise ValueError("a ring holds fewer than 2**32 points")
+    return np.argsort(keys, kind="stable").astype(np.intp, copy=False)
+
+
+def bucket_starts(pos: NDArray[np.uint64], shift: int, table: NDArray[np.uint32]) -> int:
+    """Fill the prefix table: ``table[b]`` = the number of points whose ``pos >> shift``
+    is below ``b``. ``pos`` must be sorted and every bucket below ``len(table)``.
+    Returns the most points in one bucket."""
+    if not 0 <= shift < 64:
+        raise ValueError("bad shift")
+    if len(table) < 1:
+        raise ValueError("the table needs a bucket")
+    if len(pos) > 1 and np.any(pos[1:] < pos[:-1]):
+        raise ValueError("positions must be sorted")
+    buckets = (pos >> np.uint64(shift)).astype(np.uint64)
+    if len(pos) and int(buckets[-1]) >= len(table):
+        raise ValueError("a position is beyond the last bucket")
+    counts = np.bincount(buckets.astype(np.intp), minlength=len(table))
+    table[0] = 0
+    table[1:] = np.cumsum(counts[:-1])
+    return int(counts.max()) if len(pos) else 0
 
 
 # ---------------------------------------------------------------- the index

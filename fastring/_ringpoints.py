@@ -35,7 +35,6 @@ KETAMA_POINTS_PER_VNODE = 4  # one per 4-byte word of the md5 digest
 SHIFTED_COMPAT = frozenset(("libmemcached", "libmemcached_weighted", "nginx"))
 
 _U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
-_LOW32 = np.uint64(0xFFFFFFFF)
 # The prefix table has 2**bits entries, bits = bit_length(points) + _TABLE_EXTRA_BITS
 # (about one point per 2 buckets), at most 2**_TABLE_MAX_BITS entries (16 MiB).
 _TABLE_EXTRA_BITS = 1
@@ -106,11 +105,8 @@ def _make_index(names: tuple[Any, ...], pos: Array, lo: Array | None, owner: Arr
     keybits = config.keybits
     bits = min(keybits, _TABLE_MAX_BITS, max(1, size.bit_length() + _TABLE_EXTRA_BITS))
     shift = keybits - bits
-    buckets = (pos >> np.uint64(shift)).astype(np.intp)
-    counts = np.bincount(buckets, minlength=1 << bits)
-    table = np.zeros(1 << bits, dtype=np.uint32)
-    table[1:] = np.cumsum(counts[:-1])
-    depth = int(counts.max()).bit_length() if size else 0
+    table = np.empty(1 << bits, dtype=np.uint32)
+    depth = _ring.bucket_starts(pos, shift, table).bit_length()
     pad = 1 << depth  # the search reads up to 2**depth - 1 points past a bucket's start
     pos_ext = np.full(size + pad, _U64_MAX, dtype=np.uint64)
     pos_ext[:size] = pos
@@ -196,13 +192,18 @@ def _system_points(
     return pos + np.uint64(1), None, owner, vnode
 
 
+def _prefix(label: str) -> bytes:
+    """What a node's point texts start with: vnode v of node ``label`` is ``f"{label}-{v}"``."""
+    return f"{label}-".encode("utf-8")
+
+
 def _new_points(
     labels: Sequence[str], nodes: Sequence[int], starts: Sequence[int] | Array,
     stops: Sequence[int] | Array, config: Config, weights: Sequence[Any],
 ) -> Points:
     """(pos, lo, owner, vnode) of vnodes [starts[k], stops[k]) of node nodes[k], for
     every k in order, each node's points in vnode order."""
-    prefixes = [f"{labels[i]}-".encode("utf-8") for i in nodes]
+    prefixes = [_prefix(labels[i]) for i in nodes]
     first = np.asarray(starts, dtype=np.int64)
     last = np.asarray(stops, dtype=np.int64)
     counts = last - first
@@ -281,22 +282,14 @@ def _runs(dup: np.ndarray) -> Iterator[tuple[int, int]]:
         yield a, b + 1
 
 
-def _sort_new(pos: Array, lo: Array | None, keybits: int) -> Array:
+def _sort_new(pos: Array, lo: Array | None) -> Array:
     """Permutation sorting points by position; equal points keep their given order."""
-    n = len(pos)
-    if lo is None and keybits == 32 and n < 2**32:
-        # Pack (position, given index) into one uint64: one plain sort, ties in order.
-        keys = (pos << np.uint64(32)) | np.arange(n, dtype=np.uint64)
-        keys.sort()
-        return (keys & _LOW32).astype(np.intp)
-    perm = np.argsort(pos)  # not stable: runs of equal points are put back in order
-    ordered = pos[perm]
-    for a, b in _runs(np.flatnonzero(ordered[1:] == ordered[:-1])):
-        run = perm[a : b + 1]
-        if lo is None:
-            run.sort()
-        else:
-            perm[a : b + 1] = run[np.lexsort((run, lo[run]))]
+    perm = _ring.stable_order(pos)
+    if lo is not None:  # 128-bit positions: equal high words are ordered by the low ones
+        ordered = pos[perm]
+        for a, b in _runs(np.flatnonzero(ordered[1:] == ordered[:-1])):
+            run = perm[a : b + 1]
+            perm[a : b + 1] = run[np.argsort(lo[run], kind="stable")]
     return perm
 
 
@@ -365,7 +358,7 @@ def rebuild(
         new_pos, new_lo, new_owner, new_vnode = _new_points(
             labels, grow, [current[i] for i in grow], [targets[i] for i in grow], config, weights
         )
-        perm = _sort_new(new_pos, new_lo, config.keybits)
+        perm = _sort_new(new_pos, new_lo)
         new_pos, new_owner, new_vnode = new_pos[perm], new_owner[perm], new_vnode[perm]
         new_lo = None if new_lo is None else new_lo[perm]
         if not len(pos):
@@ -449,6 +442,15 @@ def _points_check(
         raise ValueError("corrupt state: a point's owner is not a node")
     if vnode.min() < 0 or np.any(vnode >= counts[owner]):
         raise ValueError("corrupt state: a point's vnode is beyond its node's count")
+    if config.mode == MODE_HASH and config.compat not in SHIFTED_COMPAT:
+        # Every point hashed again in ring order: one pass, no gather across arrays.
+        # (owner, vnode) pairs are then distinct if equal positions are strictly
+        # ordered: equal pairs hash alike, so they would meet in one run of ties.
+        fresh = np.empty(len(pos), dtype=np.uint64)
+        _hashing.point_hashes([_prefix(label) for label in labels], owner, vnode, config.algo, 0, fresh)
+        if not np.array_equal(fresh, pos):
+            raise ValueError("corrupt state: the pickled points are not this ring's points")
+        return _in_ring_order(config, labels, pos, lo, owner, vnode, strict=True)
     # Every point hashed again, in node order: vnode v of node i is row first[i] + v.
     nodes = list(range(n))
     fresh_pos, fresh_lo = _new_points(labels, nodes, [0] * n, targets, config, weights)[:2]
@@ -471,7 +473,14 @@ def _points_check(
     seen[slot] = True
     if not seen.all():
         return False  # a point twice, another missing; or equal words in one digest
-    # Ring order: positions ascending; equal ones by collision rank, then vnode.
+    return _in_ring_order(config, labels, pos, lo, owner, vnode, strict=False)
+
+
+def _in_ring_order(
+    config: Config, labels: Sequence[str], pos: Array, lo: Array | None, owner: Array, vnode: Array, strict: bool
+) -> bool:
+    """True if the points are in ring order: positions ascending, equal ones by
+    collision rank, then vnode (``strict``: and no (owner, vnode) twice)."""
     if len(pos) > 1:
         a, b = pos[:-1], pos[1:]
         if lo is None:
@@ -483,6 +492,6 @@ def _points_check(
         for k in np.flatnonzero(tie).tolist():
             left = (_rank_key(config, labels, int(owner[k])), int(vnode[k]))
             right = (_rank_key(config, labels, int(owner[k + 1])), int(vnode[k + 1]))
-            if right < left:
+            if right < left or (strict and right == left):
                 return False
     return True

@@ -147,6 +147,18 @@ def test_hash_ring_pickle_with_tampered_points_is_refused(twin, kw):
             tampered(ring, points=points)
 
 
+@pytest.mark.parametrize("kw", RING_MODES)
+def test_hash_ring_pickle_with_a_point_twice_is_refused(twin, kw):
+    # Point 1 replaced by a copy of point 0, kept in ring order: every point is a right
+    # hash of its (node, vnode), the count is right, but one vnode is missing.
+    ring = HashRing({"10.0.0.1:11211": 1, "10.0.0.2:11211": 2, "10.0.0.3:11212": 1}, **kw)
+    pos, lo, owner, vnode = ring_points(ring)
+    for a in (pos, owner, vnode) + (() if lo is None else (lo,)):
+        a[1] = a[0]
+    with pytest.raises(ValueError, match="not this ring's points"):
+        tampered(ring, points=(pos, lo, owner, vnode))
+
+
 def test_hash_ring_pickle_in_the_wrong_order_is_refused(twin):
     # The same points, every one right, in an order no ring has: refused, not searched.
     ring = HashRing(["a", "b", "c"])

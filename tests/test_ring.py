@@ -744,6 +744,91 @@ def test_point_kernels_parity(compiled, labels, ranges, algo, texts):
 
 @settings(max_examples=200, deadline=None)
 @given(
+    st.lists(st.text(alphabet=utf8, max_size=12), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 2**31 - 1)), max_size=30),
+    st.sampled_from(range(len(ALGORITHMS))),
+)
+def test_point_hashes_parity(compiled, labels, points, algo):
+    c, p = compiled["hashing"]
+    prefixes = [f"{label}-".encode("utf-8") for label in labels]
+    points = [(o % len(prefixes), v) for o, v in points]
+    owner = np.array([o for o, _ in points], dtype=np.int32)
+    vnode = np.array([v for _, v in points], dtype=np.int32)
+    out = [np.empty(len(points), dtype=np.uint64) for _ in range(2)]
+    c.point_hashes(prefixes, owner, vnode, algo, 0, out[0])
+    p.point_hashes(prefixes, owner, vnode, algo, 0, out[1])
+    expected = [hash_key(prefixes[o] + str(v).encode(), ALGORITHMS[algo]) for o, v in points]
+    assert out[0].tolist() == out[1].tolist() == expected
+
+
+def test_point_hashes_bad_input_same_error_on_both_twins(compiled):
+    ok_owner, ok_vnode = np.array([0, 1], dtype=np.int32), np.array([3, 4], dtype=np.int32)
+    cases = [
+        (([b"a-", b"b-"], np.array([0, 2], dtype=np.int32), ok_vnode, 0), ValueError, "point 1: owner 2"),
+        (([b"a-", b"b-"], ok_owner, np.array([3, -1], dtype=np.int32), 0), ValueError, "point 1: .* vnode -1"),
+        (([b"a-", b"b-"], ok_owner, ok_vnode[:1], 0), ValueError, "same length"),
+        (([b"a-", "b-"], ok_owner, ok_vnode, 0), TypeError, "prefix 1 is not bytes"),
+        (([b"a-", b"b-"], ok_owner, ok_vnode, 99), ValueError, "algorithm"),
+    ]
+    for module in compiled["hashing"]:
+        for (prefixes, owner, vnode, algo), error, match in cases:
+            out = np.zeros(2, dtype=np.uint64)
+            with pytest.raises(error, match=match):
+                module.point_hashes(prefixes, owner, vnode, algo, 0, out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), max_size=80),
+    st.lists(st.integers(0, 3), max_size=80),
+    st.sampled_from([0, 8, 32, 56]),
+)
+def test_stable_order_parity(compiled, wide, narrow, shift):
+    # Wide keys differ in every digit; narrow ones tie often and share most digits
+    # (the kernel skips those), shifted to put the varying digit anywhere.
+    c, p = compiled["ring"]
+    for values in (wide, [v << shift for v in narrow], wide + [v << shift for v in narrow]):
+        keys = np.array(values, dtype=np.uint64)
+        expected = sorted(range(len(values)), key=lambda i: (values[i], i))
+        assert c.stable_order(keys).tolist() == p.stable_order(keys).tolist() == expected
+        assert c.stable_order(keys).dtype == p.stable_order(keys).dtype == np.intp
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), max_size=60),
+    st.integers(1, 8),
+    st.integers(0, 63),
+)
+def test_bucket_starts_parity(compiled, values, bits, extra):
+    c, p = compiled["ring"]
+    shift = 64 - bits
+    pos = np.array(sorted(values), dtype=np.uint64)
+    tables = [np.full(1 << bits, 7, dtype=np.uint32) for _ in range(2)]
+    most = [m.bucket_starts(pos, shift, t) for m, t in zip((c, p), tables)]
+    buckets = [v >> shift for v in sorted(values)]
+    assert most[0] == most[1] == max((buckets.count(b) for b in set(buckets)), default=0)
+    expected = [sum(1 for x in buckets if x < b) for b in range(1 << bits)]
+    assert tables[0].tolist() == tables[1].tolist() == expected
+    # A table too small for the highest bucket, unsorted positions: the same error.
+    if values and max(buckets) > 0:
+        small = 1 << (max(buckets).bit_length() - 1)
+        for module in (c, p):
+            with pytest.raises(ValueError, match="beyond the last bucket"):
+                module.bucket_starts(pos, shift, np.zeros(small, dtype=np.uint32))
+    if len(set(values)) > 1:
+        for module in (c, p):
+            with pytest.raises(ValueError, match="sorted"):
+                module.bucket_starts(pos[::-1].copy(), shift, np.zeros(1 << bits, dtype=np.uint32))
+    for module in (c, p):
+        with pytest.raises(ValueError, match="bad shift"):
+            module.bucket_starts(pos, 64 + extra, np.zeros(4, dtype=np.uint32))
+        with pytest.raises(ValueError, match="needs a bucket"):
+            module.bucket_starts(pos, shift, np.zeros(0, dtype=np.uint32))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
     st.lists(st.text(alphabet=utf8, min_size=1, max_size=8), min_size=1, max_size=6, unique=True),
     st.lists(st.one_of(st.text(max_size=20), st.binary(max_size=20), st.integers(-(2**63), 2**64 - 1)), max_size=20),
     st.sampled_from([None, "uhashring", "ketama"]),
