@@ -214,6 +214,26 @@ cdef inline Py_ssize_t _compact_settle(Py_ssize_t k, entry_t probe, uint64_t h, 
     return k
 
 
+cdef inline Py_ssize_t _compact_find(const Compact* c, uint64_t h) noexcept nogil:
+    """The index of the first point > h in the compact layout (``size`` wraps): the
+    one-key form of _compact_many, for lookups whose plain arrays miss the cache."""
+    cdef uint64_t b = h >> c.shift
+    b = b if b <= c.last else c.last + 1  # above a 32-bit ring's range: empty, wraps
+    cdef Py_ssize_t base = c.table[b]
+    cdef Py_ssize_t end = c.table[b + 1]
+    cdef entry_t probe = <entry_t>((h << (64 - c.shift)) >> ENTRY_DROP) | COMPACT_OWNER
+    cdef Py_ssize_t step = (<Py_ssize_t>1) << c.depth
+    cdef Py_ssize_t k
+    cdef int d
+    for d in range(c.depth):
+        step >>= 1
+        k = base + step - 1
+        base += step * ((k < end) & (c.entry[k] <= probe))
+    if (c.entry[base - 1] | COMPACT_OWNER) == probe:
+        base = _compact_settle(base, probe, h, c.table[b], c.entry, c.pos)
+    return base
+
+
 cdef inline void _compact_many(const hash_t* hashes, const uint64_t* values, Py_ssize_t n,
                                int algo, uint64_t seed, const Compact* c, bint points,
                                int32_t* out) noexcept nogil:
@@ -578,13 +598,27 @@ cdef class RingIndex:
         self._hash_one(key, &h, &l)
         if self.wide:
             j = _find_wide(self._pos, self._lo, self._table, self._last, self.shift, self.depth, h, l)
+        elif self.compact is not None:
+            j = _compact_find(&self._compact, h)
         else:
             j = _find(self._pos, self._table, self._last, self.shift, self.depth, h)
         return j if j < self.size else 0
 
+    cdef int32_t _owner_of(self, object key) except -1:
+        """The node index owning ``key``. In the compact layout the owner is read from
+        the entry the search ends on: no second array to miss in the cache."""
+        cdef uint64_t h = 0
+        cdef uint64_t l = 0
+        if self.compact is None:
+            return self._owner[self._entry(key)]
+        if self.size == 0:
+            raise LookupError("the ring has no points: add a node before looking up keys")
+        self._hash_one(key, &h, &l)
+        return <int32_t>(self._compact.entry[_compact_find(&self._compact, h)] & COMPACT_OWNER)
+
     def lookup(self, key):
         """The name of the node that owns ``key``."""
-        return self.names[self._owner[self._entry(key)]]
+        return self.names[self._owner_of(key)]
 
     def entry(self, key):
         """The index of the live point that owns ``key``."""
@@ -622,7 +656,7 @@ cdef class RingIndex:
         view = int32_data(out)
         try:
             for i in range(n):
-                view[i] = self._owner[self._entry(keys[i])]
+                view[i] = self._owner_of(keys[i])
         except (TypeError, ValueError, OverflowError):
             return None
         return out

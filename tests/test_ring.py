@@ -656,6 +656,33 @@ def rings(draw):
     return wide, keybits, pos, lo, owner, nnodes, keys, key_lo
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.text(max_size=8), st.integers(-(2**63), 2**64 - 1)), min_size=1, max_size=12),
+    st.lists(st.integers(-2, 2), max_size=5),
+    st.lists(st.integers(0, 2**64 - 1), max_size=20),
+    st.integers(1, 5),
+    st.data(),
+)
+def test_one_key_lookups_same_on_every_layout(compiled, keys, offsets, extra, nnodes, data):
+    # Points on and next to the keys' own hashes (equal high bits: the compact
+    # layout's ties), so lookup/entry/replicas/owners_small meet every edge.
+    hashes = [hash_key(k) for k in keys]
+    values = {min(2**64 - 1, max(0, h + d)) for h in hashes for d in offsets} | set(extra) | {hashes[0]}
+    pos = np.array(sorted(values), dtype=np.uint64)
+    owner = np.array(data.draw(st.lists(st.integers(0, nnodes - 1), min_size=len(pos), max_size=len(pos))), dtype=np.int32)
+    c, p = _index_pair(compiled, pos, None, owner, nnodes, 0, 0, 64)
+    compact = compact_twin(c)
+    assert compact.compact is not None
+    want = [next((i for i, v in enumerate(pos.tolist()) if v > h), 0) for h in hashes]
+    reach = len(set(owner.tolist()))
+    for index in (c, p, compact):
+        assert [index.entry(k) for k in keys] == want
+        assert [index.lookup(k) for k in keys] == [f"n{owner[j]}" for j in want]
+        assert index.owners_small(list(keys)).tolist() == owner[want].tolist()
+        assert [index.replicas(k, reach) for k in keys] == [c.replicas(k, reach) for k in keys]
+
+
 @settings(max_examples=300, deadline=None)
 @given(rings())
 def test_search_kernels_parity(compiled, ring):
