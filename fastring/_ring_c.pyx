@@ -171,7 +171,8 @@ cdef inline Py_ssize_t _find_wide(const uint64_t* pos, const uint64_t* low,
 # ---------------------------------------------------------------- the compact layout
 # A big ring's index falls out of the caches: the plain layout reads ~20 bytes per
 # point (8 of position, 4 of owner, 8 of prefix table) in three dependent loads. The
-# compact layout, built next to it for the batch searches of big rings, reads ~5 in two:
+# compact layout, built next to it for the searches of big rings (batches and one key;
+# 128-bit rings settle equal bits on both words), reads ~5 in two:
 # a coarser prefix table (one entry per 2-4 points), then one 32-bit entry per point,
 # the 16 bits that follow the prefix of its position above its 16-bit owner. Within a
 # bucket every point shares the prefix, so those bits order the bucket as the full
@@ -181,9 +182,12 @@ cdef inline Py_ssize_t _find_wide(const uint64_t* pos, const uint64_t* low,
 # instead of 3.2; 10,000: 8.5 MB instead of 32.)
 
 cdef enum:
-    # Where the compact layout starts to pay (measured: equal at 160k points, 1,000
-    # nodes; 2.6x faster at 1.6M). Below, the plain layout's fewer steps win.
+    # Where the compact layout starts to pay for batches (measured: equal at 160k
+    # points, 1,000 nodes; 2.6x faster at 1.6M). Below, the plain layout's fewer steps
+    # win: a batch keeps many misses in flight. One key at a time waits for each miss,
+    # so fewer bytes win much sooner: 100 nodes (16k points) 10-25% faster, 10 nodes even.
     COMPACT_MIN_POINTS = 1 << 17
+    COMPACT_ONE_KEY_MIN_POINTS = 1 << 12
     COMPACT_MAX_NODES = 65536      # owners fit 16 bits
     COMPACT_OWNER = 0xFFFF
     CGROUP = 32                    # keys in lockstep: more misses in flight than GROUP
@@ -200,6 +204,7 @@ cdef struct Compact:
                              # whose owner is point 0's (the wrap)
     const uint32_t* table    # 2**bits + 2 bucket starts: [2**bits] and [2**bits + 1] = size
     const uint64_t* pos      # the full positions, for equal bits
+    const uint64_t* lo       # their low words on 128-bit rings, else NULL
     uint64_t last            # 2**bits - 1
     Py_ssize_t size
     int shift                # the bucket of h is h >> shift
@@ -214,9 +219,20 @@ cdef inline Py_ssize_t _compact_settle(Py_ssize_t k, entry_t probe, uint64_t h, 
     return k
 
 
-cdef inline Py_ssize_t _compact_find(const Compact* c, uint64_t h) noexcept nogil:
-    """The index of the first point > h in the compact layout (``size`` wraps): the
-    one-key form of _compact_many, for lookups whose plain arrays miss the cache."""
+cdef inline Py_ssize_t _compact_settle_wide(Py_ssize_t k, entry_t probe, uint64_t h, uint64_t l,
+                                            Py_ssize_t first, const entry_t* entry, const uint64_t* pos,
+                                            const uint64_t* lo) noexcept nogil:
+    """_compact_settle for 128-bit positions: step back over the points > (h, l)."""
+    while k > first and (entry[k - 1] | COMPACT_OWNER) == probe and (
+            pos[k - 1] > h or (pos[k - 1] == h and lo[k - 1] > l)):
+        k -= 1
+    return k
+
+
+cdef inline Py_ssize_t _compact_find(const Compact* c, uint64_t h, uint64_t l) noexcept nogil:
+    """The index of the first point > h (> (h, l) on a 128-bit ring) in the compact
+    layout (``size`` wraps): the one-key form of _compact_many, for lookups whose
+    plain arrays miss the cache."""
     cdef uint64_t b = h >> c.shift
     b = b if b <= c.last else c.last + 1  # above a 32-bit ring's range: empty, wraps
     cdef Py_ssize_t base = c.table[b]
@@ -230,7 +246,10 @@ cdef inline Py_ssize_t _compact_find(const Compact* c, uint64_t h) noexcept nogi
         k = base + step - 1
         base += step * ((k < end) & (c.entry[k] <= probe))
     if (c.entry[base - 1] | COMPACT_OWNER) == probe:
-        base = _compact_settle(base, probe, h, c.table[b], c.entry, c.pos)
+        if c.lo == NULL:
+            base = _compact_settle(base, probe, h, c.table[b], c.entry, c.pos)
+        else:
+            base = _compact_settle_wide(base, probe, h, l, c.table[b], c.entry, c.pos, c.lo)
     return base
 
 
@@ -447,6 +466,7 @@ cdef class RingIndex:
     cdef readonly object arrays  # keeps the buffers alive; (pos, lo, owner, table)
     cdef readonly object compact  # None, or the compact layout's (entry, table)
     cdef Compact _compact  # its pointers, when compact is not None
+    cdef bint _batch_compact  # batches search it too (one key does whenever it exists)
     cdef const uint64_t* _pos
     cdef const uint64_t* _lo
     cdef const int32_t* _owner
@@ -455,8 +475,9 @@ cdef class RingIndex:
     def __init__(self, tuple names, const uint64_t[::1] pos, const uint64_t[::1] lo,
                  const int32_t[::1] owner, const uint32_t[::1] table, int shift, int depth,
                  int mode, int algo, uint64_t seed, Py_ssize_t size, compact=None):
-        """``compact``: None builds the compact layout where it pays (big rings), True
-        wherever it can (tests), False never."""
+        """``compact``: None builds the compact layout where it pays (one-key lookups
+        from 4,096 points, batches from 131,072), True wherever it can, for both
+        (tests), False never."""
         cdef Py_ssize_t pad
         cdef Py_ssize_t i, nnodes = len(names)
         cdef bint bad = False
@@ -502,9 +523,12 @@ cdef class RingIndex:
         self._table = &table[0]
         self._last = <uint64_t>(table.shape[0] - 1)
         if compact is None:
-            compact = size >= COMPACT_MIN_POINTS
-        if compact and size and not self.wide and nnodes <= COMPACT_MAX_NODES:
+            build, batch = size >= COMPACT_ONE_KEY_MIN_POINTS, size >= COMPACT_MIN_POINTS
+        else:
+            build = batch = bool(compact)
+        if build and size and nnodes <= COMPACT_MAX_NODES:
             self._build_compact(pos, owner, table.shape[0])
+            self._batch_compact = batch
 
     cdef _build_compact(self, const uint64_t[::1] pos, const int32_t[::1] owner, Py_ssize_t plain_buckets):
         cdef Py_ssize_t size = self.size
@@ -543,6 +567,7 @@ cdef class RingIndex:
         self._compact.entry = &entry[1]
         self._compact.table = &t[0]
         self._compact.pos = &pos[0]
+        self._compact.lo = self._lo
         self._compact.last = <uint64_t>(nb - 1)
         self._compact.size = size
         self._compact.shift = shift
@@ -596,10 +621,10 @@ cdef class RingIndex:
         if self.size == 0:
             raise LookupError("the ring has no points: add a node before looking up keys")
         self._hash_one(key, &h, &l)
-        if self.wide:
+        if self.compact is not None:
+            j = _compact_find(&self._compact, h, l)
+        elif self.wide:
             j = _find_wide(self._pos, self._lo, self._table, self._last, self.shift, self.depth, h, l)
-        elif self.compact is not None:
-            j = _compact_find(&self._compact, h)
         else:
             j = _find(self._pos, self._table, self._last, self.shift, self.depth, h)
         return j if j < self.size else 0
@@ -614,7 +639,7 @@ cdef class RingIndex:
         if self.size == 0:
             raise LookupError("the ring has no points: add a node before looking up keys")
         self._hash_one(key, &h, &l)
-        return <int32_t>(self._compact.entry[_compact_find(&self._compact, h)] & COMPACT_OWNER)
+        return <int32_t>(self._compact.entry[_compact_find(&self._compact, h, l)] & COMPACT_OWNER)
 
     def lookup(self, key):
         """The name of the node that owns ``key``."""
@@ -684,7 +709,7 @@ cdef class RingIndex:
             raise ValueError("owners_u64 hashes keys with the ring's algorithm: default mode only")
         if n == 0:
             return out
-        if self.compact is not None:
+        if self._batch_compact:
             with nogil:
                 _compact_many(<const uint64_t*>NULL, &values[0], n, algo, seed, &self._compact, False, &out[0])
             return out
@@ -817,7 +842,7 @@ cdef _lookup_batch(RingIndex ring, const hash_t[::1] hashes, int32_t[::1] out, b
     ring._check_batch(n, out.shape[0], False)
     if n == 0:
         return out
-    if ring.compact is not None:
+    if ring._batch_compact:
         with nogil:
             _compact_many(&hashes[0], NULL, n, 0, 0, &ring._compact, points, &out[0])
         return out
@@ -849,9 +874,16 @@ cdef _lookup_wide(RingIndex ring, const uint64_t[::1] hi, const uint64_t[::1] lo
     cdef int shift = ring.shift
     cdef int depth = ring.depth
     cdef Py_ssize_t size = ring.size
+    cdef const Compact* compact = &ring._compact if ring._batch_compact else NULL
     with nogil:
         for i in range(n):
-            j = _find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])
+            if compact != NULL:
+                j = _compact_find(compact, hi[i], lo[i])
+                if not points:
+                    out[i] = <int32_t>(compact.entry[j] & COMPACT_OWNER)
+                    continue
+            else:
+                j = _find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])
             if points:
                 out[i] = <int32_t>(j if j < size else 0)
             else:

@@ -1,6 +1,7 @@
 """HashRing: uhashring/ketama-exact modes, the default ring against a brute-force
 reference, incremental changes, both twins, pickles, threads and bad input."""
 
+import hashlib
 import pickle
 import random
 import threading
@@ -629,6 +630,45 @@ def compact_twin(index):
     return RingIndex(*args, compact=True)
 
 
+@pytest.mark.parametrize("compat", [None, "ketama", "uhashring"])
+def test_mid_size_rings_search_the_compact_layout_for_one_key_only(compiled, compat):
+    # 100 nodes, 16,000 points: one key at a time waits on every cache miss, so the
+    # compact layout pays there; batches keep the plain layout's fewer steps.
+    with use_twin("cython"):
+        ring = HashRing([f"n{i}" for i in range(100)], compat=compat)
+        assert ring._state.index.compact is not None
+        keys = [f"user:{i}" for i in range(3000)]
+        assert [ring.nodes[i] for i in ring.lookup_many(keys)] == [ring.lookup(k) for k in keys]
+    with use_twin("python"):
+        pure = HashRing([f"n{i}" for i in range(100)], compat=compat)
+        assert [pure.lookup(k) for k in keys[:500]] == [ring.lookup(k) for k in keys[:500]]
+
+
+def test_big_128_bit_rings_search_the_compact_layout_with_the_same_answers(compiled):
+    from fastring._ring_c import RingIndex
+
+    with use_twin("cython"):
+        ring = HashRing([f"n{i}" for i in range(1000)], compat="uhashring")
+        index = ring._state.index
+        assert index.compact is not None  # 160,000 points: one key and batches use it
+        pos, lo, owner, table = index.arrays
+        plain = RingIndex(index.names, pos, lo, owner, table, index.shift, index.depth, index.mode,
+                          index.algo, index.seed, index.size, compact=False)
+        rng = np.random.default_rng(6)
+        live_hi, live_lo = pos[: index.size], lo[: index.size]
+        one = np.uint64(1)
+        hi = np.concatenate([rng.integers(0, 2**64, 20_000, dtype=np.uint64), live_hi, live_hi, live_hi - one])
+        low = np.concatenate([rng.integers(0, 2**64, 20_000, dtype=np.uint64), live_lo, live_lo - one, live_lo])
+        for method in ("owners_wide", "entries_wide"):
+            got, want = (np.empty(len(hi), dtype=np.int32) for _ in range(2))
+            getattr(index, method)(hi, low, got)
+            getattr(plain, method)(hi, low, want)
+            np.testing.assert_array_equal(got, want)
+        keys = [f"user:{i}" for i in range(2000)]
+        assert [index.lookup(k) for k in keys] == [plain.lookup(k) for k in keys]
+        assert [ring.nodes[i] for i in ring.lookup_many(keys)] == [ring.lookup(k) for k in keys]
+
+
 @st.composite
 def rings(draw):
     wide = draw(st.booleans())
@@ -656,25 +696,43 @@ def rings(draw):
     return wide, keybits, pos, lo, owner, nnodes, keys, key_lo
 
 
+def _md5_words(key):
+    digest = hashlib.md5(str(key).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big"), int.from_bytes(digest[8:], "big")
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.one_of(st.text(max_size=8), st.integers(-(2**63), 2**64 - 1)), min_size=1, max_size=12),
     st.lists(st.integers(-2, 2), max_size=5),
     st.lists(st.integers(0, 2**64 - 1), max_size=20),
     st.integers(1, 5),
+    st.booleans(),
     st.data(),
 )
-def test_one_key_lookups_same_on_every_layout(compiled, keys, offsets, extra, nnodes, data):
+def test_one_key_lookups_same_on_every_layout(compiled, keys, offsets, extra, nnodes, wide, data):
     # Points on and next to the keys' own hashes (equal high bits: the compact
-    # layout's ties), so lookup/entry/replicas/owners_small meet every edge.
-    hashes = [hash_key(k) for k in keys]
-    values = {min(2**64 - 1, max(0, h + d)) for h in hashes for d in offsets} | set(extra) | {hashes[0]}
-    pos = np.array(sorted(values), dtype=np.uint64)
+    # layout's ties; on a 128-bit ring also equal high words with low words on either
+    # side), so lookup/entry/replicas/owners_small meet every edge.
+    if wide:  # compat="uhashring": a key is the md5 of str(key), as two words
+        words = [_md5_words(k) for k in keys]
+        points = {(min(2**64 - 1, max(0, h + d)), (l + d) % 2**64) for h, l in words for d in offsets}
+        points |= {(h, l) for h, l in words[:1]} | {(h, l ^ 1) for h, l in words} | {(x, x) for x in extra}
+        full = sorted(points)
+        pos = np.array([h for h, _ in full], dtype=np.uint64)
+        lo = np.array([l for _, l in full], dtype=np.uint64)
+        key_values = [(h << 64) | l for h, l in words]
+        values = [(h << 64) | l for h, l in full]
+    else:
+        hashes = [hash_key(k) for k in keys]
+        full = sorted({min(2**64 - 1, max(0, h + d)) for h in hashes for d in offsets} | set(extra) | {hashes[0]})
+        pos, lo = np.array(full, dtype=np.uint64), None
+        key_values, values = hashes, full
     owner = np.array(data.draw(st.lists(st.integers(0, nnodes - 1), min_size=len(pos), max_size=len(pos))), dtype=np.int32)
-    c, p = _index_pair(compiled, pos, None, owner, nnodes, 0, 0, 64)
+    c, p = _index_pair(compiled, pos, lo, owner, nnodes, 2 if wide else 0, 0, 64)
     compact = compact_twin(c)
     assert compact.compact is not None
-    want = [next((i for i, v in enumerate(pos.tolist()) if v > h), 0) for h in hashes]
+    want = [next((i for i, v in enumerate(values) if v > h), 0) for h in key_values]
     reach = len(set(owner.tolist()))
     for index in (c, p, compact):
         assert [index.entry(k) for k in keys] == want
@@ -690,7 +748,7 @@ def test_search_kernels_parity(compiled, ring):
     mode = 2 if wide else 0
     c, p = _index_pair(compiled, pos, lo, owner, nnodes, mode, 0, keybits)
     compact = compact_twin(c)
-    assert (compact.compact is None) == wide  # 128-bit rings keep the plain layout
+    assert compact.compact is not None
     n = len(keys)
     hashes = np.array(keys, dtype=np.uint64)
     lows = np.array(key_lo, dtype=np.uint64)
