@@ -877,15 +877,10 @@ cdef _lookup_wide(RingIndex ring, const uint64_t[::1] hi, const uint64_t[::1] lo
     cdef const Compact* compact = &ring._compact if ring._batch_compact else NULL
     with nogil:
         for i in range(n):
-            if compact != NULL:
-                j = _compact_find(compact, hi[i], lo[i])
-                if not points:
-                    out[i] = <int32_t>(compact.entry[j] & COMPACT_OWNER)
-                    continue
-            else:
+            if compact == NULL:
                 j = _find_wide(pos, low, table, last, shift, depth, hi[i], lo[i])
-            if points:
-                out[i] = <int32_t>(j if j < size else 0)
-            else:
-                out[i] = owner[j]
+                out[i] = <int32_t>(j if j < size else 0) if points else owner[j]
+            else:  # the owner is in the entry the search ends on
+                j = _compact_find(compact, hi[i], lo[i])
+                out[i] = <int32_t>(j if j < size else 0) if points else <int32_t>(compact.entry[j] & COMPACT_OWNER)
     return out

@@ -64,7 +64,7 @@ def bucket_starts(pos: NDArray[np.uint64], shift: int, table: NDArray[np.uint32]
         raise ValueError("the table needs a bucket")
     if len(pos) > 1 and np.any(pos[1:] < pos[:-1]):
         raise ValueError("positions must be sorted")
-    buckets = (pos >> np.uint64(shift)).astype(np.uint64)
+    buckets = pos >> np.uint64(shift)
     if len(pos) and int(buckets[-1]) >= len(table):
         raise ValueError("a position is beyond the last bucket")
     counts = np.bincount(buckets.astype(np.intp), minlength=len(table))
